@@ -1,0 +1,19 @@
+# Multi-stage build: compile every binary once, ship them in a small runtime image.
+# The image runs any service: `polystatus up` (all in one) or a single service binary (`users`).
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin polystatus --bin users --bin incidents --bin comms
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --create-home polystatus
+COPY --from=build /src/target/release/polystatus /src/target/release/users /src/target/release/incidents /src/target/release/comms /usr/local/bin/
+USER polystatus
+WORKDIR /data
+ENV LOG_FORMAT=json
+EXPOSE 8080 8081 8082
+CMD ["polystatus", "up"]

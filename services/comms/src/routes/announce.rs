@@ -1,0 +1,92 @@
+//! `POST /api/v1/public/announce`: a public message about an incident (the reference contract).
+
+use actix_web::{HttpResponse, post, web};
+use platform::auth::Sre;
+use platform::error::Problem;
+use platform::events::CloudEvent;
+use platform::extract::Json;
+use platform::{ApiError, FieldError, Fields};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::domain::{Announcement, AnnouncementState};
+use crate::state::{AppState, EVENT_SOURCE};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PublicAnnouncement {
+    #[schema(example = "INC-4F2A9C")]
+    pub incident_id: String,
+    #[schema(example = "We are investigating elevated error rates in the EU")]
+    pub message: String,
+    /// investigating, identified, monitoring or resolved.
+    #[schema(example = "investigating")]
+    pub state: String,
+}
+
+/// `INC-` and six hex digits, upper-cased.
+pub fn incident_id(raw: &str) -> Result<String, String> {
+    let s = raw.trim().to_ascii_uppercase();
+    if s.len() == 10 && s.starts_with("INC-") && s[4..].bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s)
+    } else {
+        Err("must be an incident id like INC-4F2A9C".into())
+    }
+}
+
+/// Publish an announcement about an incident.
+#[utoipa::path(
+    tag = "announcements",
+    request_body = PublicAnnouncement,
+    responses(
+        (status = 201, description = "Published", body = Announcement),
+        (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The incident is new to comms and the incidents service is unreachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/public/announce")]
+pub async fn announce(
+    Sre(caller): Sre,
+    state: web::Data<AppState>,
+    Json(body): Json<PublicAnnouncement>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::default();
+    let id = fields.check("incident_id", incident_id(&body.incident_id));
+    let message = body.message.trim().to_string();
+    if message.is_empty() || message.chars().count() > 5000 {
+        fields.0.push(FieldError::new("message", "must be 1 to 5000 characters"));
+    }
+    let announced = fields.check("state", AnnouncementState::parse(&body.state));
+    let (Some(id), Some(announced), true) = (id, announced, fields.0.is_empty()) else {
+        return Err(ApiError::Validation(fields.0));
+    };
+    let incident = match state.store.incident(&id).await? {
+        Some(known) => known,
+        None => {
+            let fetched = state
+                .incidents
+                .fetch(&caller, &id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
+            state.store.put_incident(&fetched).await?;
+            fetched
+        }
+    };
+    let announcement = Announcement {
+        id: uuid::Uuid::now_v7().to_string(),
+        incident_id: id.clone(),
+        ts: chrono::Utc::now().timestamp(),
+        message,
+        state: announced,
+    };
+    let data = json!({"announcement": announcement, "incident": incident});
+    let event = CloudEvent::new(EVENT_SOURCE, "announcement.published", id.as_str(), data);
+    state.store.announce(&announcement, &event).await?;
+    state.refresh_pages().await;
+    tracing::info!(incident = %id, state = announced.as_str(), "announcement published");
+    Ok(HttpResponse::Created().json(announcement))
+}

@@ -1,0 +1,149 @@
+//! Email subscriptions with double opt-in: subscribe (the reference contract), confirm,
+//! unsubscribe (one click, RFC 8058).
+
+use actix_web::{HttpResponse, get, post, route, web};
+use platform::ApiError;
+use platform::email::Email;
+use platform::error::Problem;
+use platform::extract::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::announce::incident_id;
+use crate::email::store::subscriber_id;
+use crate::email::{Subscriber, SubscriptionState};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SubscribeRequest {
+    #[schema(example = "user@example.com", format = "email")]
+    pub email: String,
+    /// Only this incident's updates; omit for every incident.
+    pub incident_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionStatus {
+    /// `pending_confirmation` after subscribing (whatever the address's state, so nobody
+    /// learns who subscribed), `confirmed`, or `unsubscribed`.
+    pub status: SubscriptionState,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQuery {
+    /// From the link in the mail.
+    pub token: String,
+}
+
+/// Subscribe an address (anonymous). A confirmation mail is sent; nothing else is until the
+/// link in it is opened. Subscribing again is harmless.
+#[utoipa::path(
+    tag = "subscriptions",
+    request_body = SubscribeRequest,
+    responses(
+        (status = 201, description = "Subscribed, pending confirmation", body = SubscriptionStatus),
+        (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/subscriptions/email")]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    Json(body): Json<SubscribeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = platform::Fields::default();
+    let email = fields.check("email", Email::parse(&body.email));
+    let scope = body.incident_id.as_deref().and_then(|raw| fields.check("incident_id", incident_id(raw)));
+    let Some(email) = email.filter(|_| fields.0.is_empty()) else {
+        return Err(ApiError::Validation(fields.0));
+    };
+    let id = subscriber_id(email.as_str(), scope.as_deref().unwrap_or("all"));
+    let now = chrono::Utc::now().timestamp();
+    let existing = state.store.subscriber(&id).await?;
+    let mut subscriber = match existing {
+        Some(s) if s.state == SubscriptionState::Confirmed => {
+            return Ok(
+                HttpResponse::Created().json(SubscriptionStatus { status: SubscriptionState::PendingConfirmation })
+            );
+        }
+        Some(s) => s,
+        None => Subscriber {
+            id,
+            email: email.as_str().to_string(),
+            incident_id: scope,
+            state: SubscriptionState::PendingConfirmation,
+            token: random_token(),
+            created_at: now,
+            confirmed_at: None,
+            last_confirmation_sent_at: None,
+        },
+    };
+    // One confirmation mail per interval at most: subscribing cannot be used to flood an inbox.
+    let recently_sent =
+        subscriber.last_confirmation_sent_at.is_some_and(|t| now - t < state.confirmation_interval_secs);
+    subscriber.state = SubscriptionState::PendingConfirmation;
+    if !recently_sent {
+        subscriber.last_confirmation_sent_at = Some(now);
+        state.store.save_subscriber(&subscriber).await?;
+        state.store.enqueue_mail(&state.composer.confirmation(&subscriber)).await?;
+        tracing::info!(email = %email.masked(), "subscription pending confirmation");
+    } else {
+        state.store.save_subscriber(&subscriber).await?;
+    }
+    Ok(HttpResponse::Created().json(SubscriptionStatus { status: SubscriptionState::PendingConfirmation }))
+}
+
+fn random_token() -> String {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 24];
+    // A failing system RNG must not hand out guessable links.
+    #[allow(clippy::expect_used)]
+    SystemRandom::new().fill(&mut bytes).expect("the system random number generator failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn by_token(state: &AppState, token: &str) -> Result<Subscriber, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::validation("token", "is not a token from a PolyStatus mail"));
+    }
+    state.store.subscriber_by_token(token).await?.ok_or_else(|| ApiError::not_found("unknown or expired link"))
+}
+
+/// Confirm a subscription (the link in the confirmation mail).
+#[utoipa::path(
+    tag = "subscriptions",
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "Confirmed", body = SubscriptionStatus),
+        (status = 404, description = "Unknown link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/subscriptions/confirm")]
+pub async fn confirm(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
+    let mut subscriber = by_token(&state, &query.token).await?;
+    if subscriber.state != SubscriptionState::Confirmed {
+        subscriber.state = SubscriptionState::Confirmed;
+        subscriber.confirmed_at = Some(chrono::Utc::now().timestamp());
+        state.store.save_subscriber(&subscriber).await?;
+    }
+    Ok(HttpResponse::Ok().json(SubscriptionStatus { status: SubscriptionState::Confirmed }))
+}
+
+/// Unsubscribe: the link in every mail, and the one-click `List-Unsubscribe-Post` target.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "Unsubscribed (also when already)", body = SubscriptionStatus),
+        (status = 404, description = "Unknown link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[route("/api/v1/subscriptions/unsubscribe", method = "GET", method = "POST")]
+pub async fn unsubscribe(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
+    let mut subscriber = by_token(&state, &query.token).await?;
+    if subscriber.state != SubscriptionState::Unsubscribed {
+        subscriber.state = SubscriptionState::Unsubscribed;
+        state.store.save_subscriber(&subscriber).await?;
+    }
+    Ok(HttpResponse::Ok().json(SubscriptionStatus { status: SubscriptionState::Unsubscribed }))
+}

@@ -1,0 +1,9 @@
+//! The comms service over HTTP, with real users and incidents services: one test binary.
+
+mod banner;
+mod email;
+mod helpers;
+mod public;
+mod smtp;
+mod statuspage;
+mod webhooks;

@@ -1,11 +1,21 @@
-//! PolyStatus cloud provider status ingestion.
-//!
-//! Work in progress: the normalised provider event and the adapters for Atlassian Statuspage v2
-//! JSON (and incident.io pages that speak it), Google Cloud `incidents.json`, RSS / Atom feeds,
-//! AWS `currentevents` (UTF-16 or UTF-8), status.io and the Slack status API are here and tested
-//! against recorded payloads, with `type: json` detection. The HTTP availability probe and the
-//! service itself (routes, polling, incidents, cause and effect) are still to be built.
+//! PolyStatus cloud provider status ingestion: adapters for what providers publish, polling,
+//! normalised events with their history, internal incidents raised from them, and cause and
+//! effect across providers.
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod catalogue;
+pub mod correlate;
+pub mod domain;
 pub mod event;
+pub mod fetch;
+pub mod incidents_client;
+pub mod ingest;
+pub mod keys;
+pub mod poller;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod sync;
+pub mod view;

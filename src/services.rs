@@ -32,4 +32,10 @@ pub const SERVICES: &[ServiceInfo] = &[
         defaults: comms::settings::DEFAULTS,
         openapi: comms::startup::openapi,
     },
+    ServiceInfo {
+        name: csp_ingestor::startup::SERVICE,
+        env_prefix: csp_ingestor::settings::ENV_PREFIX,
+        defaults: csp_ingestor::settings::DEFAULTS,
+        openapi: csp_ingestor::startup::openapi,
+    },
 ];

@@ -34,7 +34,7 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     incidents_settings.auth.jwks_url = format!("{users_url}/.well-known/jwks.json");
     incidents_settings.users.base_url = users_url.clone();
     incidents_settings.events.token.token_url = format!("{users_url}/api/v1/auth/token");
-    incidents_settings.events.token.api_key = secrecy::SecretString::from(service_key);
+    incidents_settings.events.token.api_key = secrecy::SecretString::from(service_key.clone());
     if incidents_settings.events.relay.target_url.is_empty() {
         let comms_port = comms_settings.server.port;
         incidents_settings.events.relay.target_url = format!("http://127.0.0.1:{comms_port}/api/v1/events");
@@ -50,10 +50,23 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     comms_settings.incidents.base_url = format!("http://127.0.0.1:{}", incidents.port());
     let comms = comms::startup::Application::build(comms_settings).await?;
 
+    let mut csp_settings = csp_ingestor::settings::Settings::load()?;
+    csp_settings.redis.url = secrecy::SecretString::from(redis_url);
+    csp_settings.auth.jwks_url = format!("{users_url}/.well-known/jwks.json");
+    csp_settings.incidents.base_url = format!("http://127.0.0.1:{}", incidents.port());
+    csp_settings.events.token.token_url = format!("{users_url}/api/v1/auth/token");
+    csp_settings.events.token.api_key = secrecy::SecretString::from(service_key.clone());
+    if csp_settings.events.relay.target_url.is_empty() {
+        csp_settings.events.relay.target_url = format!("http://127.0.0.1:{}/api/v1/events", comms.port());
+    }
+    let csp = csp_ingestor::startup::Application::build(csp_settings).await?;
+
     println!();
     println!("PolyStatus is up.");
     println!("  Redis    {redis_url}{}", if embedded_redis { " (started here, data in ./data)" } else { "" });
-    for (name, port) in [("users", users.port()), ("incidents", incidents.port()), ("comms", comms.port())] {
+    let ports =
+        [("users", users.port()), ("incidents", incidents.port()), ("comms", comms.port()), ("csp", csp.port())];
+    for (name, port) in ports {
         println!("  {name:<10} http://{host}:{port}   API docs: http://{host}:{port}/docs/");
     }
     match users.first_admin() {
@@ -73,7 +86,9 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     println!("Press Ctrl-C to stop.\n");
 
     let (users_handle, incidents_handle, comms_handle) = (users.handle(), incidents.handle(), comms.handle());
+    let csp_handle = csp.handle();
     let stop_all = || async {
+        csp_handle.stop().await;
         incidents_handle.stop().await;
         comms_handle.stop().await;
         users_handle.stop(true).await;
@@ -82,6 +97,7 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     servers.spawn(users.run());
     servers.spawn(incidents.run());
     servers.spawn(comms.run());
+    servers.spawn(csp.run());
     tokio::select! {
         () = platform::shutdown::signal() => {
             println!("Stopping: finishing in-flight requests...");

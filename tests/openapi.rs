@@ -28,6 +28,9 @@ const REFERENCE: &[(&str, &str, &str)] = &[
     ("comms", "/api/v1/public/status", "get"),
     ("comms", "/api/v1/webhooks", "post"),
     ("comms", "/api/v1/subscriptions/email", "post"),
+    ("csp-ingestor", "/api/v1/csp/providers", "post"),
+    ("csp-ingestor", "/api/v1/csp/refresh", "post"),
+    ("csp-ingestor", "/api/v1/csp/events", "get"),
 ];
 
 #[test]

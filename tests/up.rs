@@ -12,6 +12,7 @@ use platform::testing::free_port;
 async fn up_starts_everything_serves_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (redis_port, users_port, incidents_port, comms_port) = (free_port(), free_port(), free_port(), free_port());
+    let csp_port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_polystatus"))
         .args(["up", "--data-dir", "state"])
         .current_dir(dir.path())
@@ -19,6 +20,8 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .env("USERS__SERVER__PORT", users_port.to_string())
         .env("INCIDENTS__SERVER__PORT", incidents_port.to_string())
         .env("COMMS__SERVER__PORT", comms_port.to_string())
+        .env("CSP__SERVER__PORT", csp_port.to_string())
+        .env("CSP__POLLING__ENABLED", "false")
         .env("POLYSTATUS_ADMIN_EMAIL", "root@example.com")
         .env("POLYSTATUS_ADMIN_PASSWORD", "root password 1")
         .env("RUST_LOG", "warn")
@@ -65,6 +68,13 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .expect("sent");
     assert_eq!(declared.status(), 201, "the incidents service trusts the users service's tokens");
     let id = declared.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_string();
+    let providers = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{csp_port}/api/v1/csp/catalogue"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(providers.status(), 200, "the ingestor runs and trusts the users service's tokens");
     let mut public = false;
     for _ in 0..100 {
         let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{comms_port}/api/v1/public/status"))

@@ -135,9 +135,9 @@ pub struct PollState {
     pub last_http_status: Option<u16>,
     pub last_duration_ms: Option<u64>,
     pub last_bytes: Option<u64>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub etag: Option<String>,
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub last_modified: Option<String>,
     /// HTTP probe: consecutive failed probes, and the event they opened.
     #[serde(default)]

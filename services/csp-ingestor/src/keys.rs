@@ -17,7 +17,7 @@ impl Keys {
         format!("{}:provider:{name}", self.base)
     }
 
-    /// Sorted set of provider names, scored by creation time.
+    /// Sorted set of provider names, scored by creation time (µs).
     pub fn providers(&self) -> String {
         format!("{}:providers", self.base)
     }

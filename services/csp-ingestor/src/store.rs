@@ -28,7 +28,7 @@ elseif not current then
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[4])
 return 1";
 
 /// Deletes a provider, its polling state and its events.
@@ -145,7 +145,7 @@ impl RedisStore {
             .arg(expected)
             .arg(due_ms)
             .arg(&provider.name)
-            .arg(provider.created_at)
+            .arg(chrono::Utc::now().timestamp_micros())
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(written == 1)

@@ -77,7 +77,7 @@ pub struct ProviderEdit {
 #[into_params(parameter_in = Query)]
 pub struct RefreshQuery {
     /// The provider's name.
-    #[param(example = "cloudflare")]
+    #[param(example = "cloudflare", required = true)]
     pub provider: Option<String>,
 }
 

@@ -36,7 +36,8 @@ pub fn fingerprint_entry(event: &ProviderEvent) -> String {
     if event.is_active() { format!("{fp}:a") } else { fp }
 }
 
-/// Stores what changed in `parsed` for `provider`; the counts and the ids of changed events.
+/// Stores what changed in `parsed` for `provider`; the counts and the ids of the events
+/// announced (new, updated or resolved), whose incident work is queued.
 pub async fn ingest(
     store: &RedisStore,
     provider: &Provider,
@@ -61,8 +62,7 @@ pub async fn ingest(
         store.events(&wanted).await?.into_iter().map(|e| (e.event.external_id.clone(), e)).collect();
     let (write, counts) = plan(provider, parsed, &fingerprints, previous, now);
     store.apply(&provider.name, &write).await?;
-    let changed = write.events.iter().map(|e| e.id.clone()).collect();
-    Ok((counts, changed))
+    Ok((counts, write.sync))
 }
 
 /// The events the provider's filters let through, one per external id, the newest first, capped.

@@ -172,7 +172,10 @@ impl Ingestor {
         let next = self.next_due_ms(provider, state.consecutive_failures, chrono::Utc::now().timestamp_millis());
         state.next_poll_at = Some(next / 1000);
         self.store.save_state(&provider.name, &state, next).await?;
-        for id in changed {
+        // Incident work at once when it may raise or follow an incident; otherwise the worker
+        // clears the queue.
+        let incident_work = if provider.incident_threshold.is_some() { changed } else { Vec::new() };
+        for id in incident_work {
             if let Some(incident_id) = self.sync_event(&id).await {
                 result.incidents.push(Raised { event_id: id, incident_id });
             }

@@ -7,6 +7,15 @@ use super::endpoint::Kind;
 
 /// One line saying what happened, for chat messages.
 pub fn headline(event: &CloudEvent) -> String {
+    if let Some(verb) = event.event_type.strip_prefix("csp.event.") {
+        // A cloud provider's status event, from the csp-ingestor.
+        let e = &event.data["event"];
+        let provider = event.data["provider"]["display_name"].as_str().or(e["provider"].as_str()).unwrap_or("?");
+        let impact = e["impact"].as_str().map(|i| format!("[{}] ", i.to_uppercase())).unwrap_or_default();
+        let title = e["title"].as_str().unwrap_or("");
+        let status = e["status"].as_str().unwrap_or("?");
+        return format!("{impact}{provider}: {title} — {verb} ({status})");
+    }
     let incident = &event.data["incident"];
     let id = incident["id"].as_str().or(event.subject.as_deref()).unwrap_or("");
     let title = incident["title"].as_str().unwrap_or("");
@@ -82,4 +91,21 @@ pub fn body(kind: Kind, event: &CloudEvent, link: Option<&str>) -> Value {
 /// Slack mrkdwn treats `&`, `<` and `>` as control characters.
 fn escape_slack(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_events_read_as_the_provider_and_its_event() {
+        let event = CloudEvent::new(
+            "/polystatus/csp-ingestor",
+            "csp.event.detected",
+            "cloudflare.abc",
+            json!({"event": {"provider": "cloudflare", "title": "CDN errors", "status": "investigating", "impact": "major"},
+                   "provider": {"name": "cloudflare", "display_name": "Cloudflare"}}),
+        );
+        assert_eq!(headline(&event), "[MAJOR] Cloudflare: CDN errors — detected (investigating)");
+    }
 }

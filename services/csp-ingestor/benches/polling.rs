@@ -169,11 +169,15 @@ fn throughput(bytes: &[u8], parse: impl Fn(&[u8]) -> bool) -> f64 {
     (bytes.len() as f64 * runs as f64) / started.elapsed().as_secs_f64() / 1_000_000.0
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The server role runs its own runtime, in its own process.
     if std::env::var("BENCH_ROLE").as_deref() == Ok("server") {
         return serve();
     }
+    tokio::runtime::Runtime::new()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let count = env_number("BENCH_PROVIDERS", 1000) as usize;
     let concurrency = env_number("BENCH_CONCURRENCY", 16) as usize;
 
@@ -184,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
         .spawn()?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+    anyhow::ensure!(line.trim().parse::<u16>().is_ok(), "the payload server did not start");
     let base = format!("http://127.0.0.1:{}", line.trim());
 
     let redis = TestRedis::start();

@@ -38,4 +38,10 @@ pub const SERVICES: &[ServiceInfo] = &[
         defaults: csp_ingestor::settings::DEFAULTS,
         openapi: csp_ingestor::startup::openapi,
     },
+    ServiceInfo {
+        name: flags::startup::SERVICE,
+        env_prefix: flags::settings::ENV_PREFIX,
+        defaults: flags::settings::DEFAULTS,
+        openapi: flags::startup::openapi,
+    },
 ];

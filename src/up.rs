@@ -61,6 +61,16 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     }
     let csp = csp_ingestor::startup::Application::build(csp_settings).await?;
 
+    let mut flags_settings = flags::settings::Settings::load()?;
+    flags_settings.redis.url = secrecy::SecretString::from(redis_url);
+    flags_settings.auth.jwks_url = format!("{users_url}/.well-known/jwks.json");
+    flags_settings.events.token.token_url = format!("{users_url}/api/v1/auth/token");
+    flags_settings.events.token.api_key = secrecy::SecretString::from(service_key.clone());
+    if flags_settings.events.relay.target_url.is_empty() {
+        flags_settings.events.relay.target_url = format!("http://127.0.0.1:{}/api/v1/events", comms.port());
+    }
+    let flags = flags::startup::Application::build(flags_settings).await?;
+
     println!();
     println!("PolyStatus is up.");
     println!("  Redis    {redis_url}{}", if embedded_redis { " (started here, data in ./data)" } else { "" });
@@ -86,8 +96,9 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     println!("Press Ctrl-C to stop.\n");
 
     let (users_handle, incidents_handle, comms_handle) = (users.handle(), incidents.handle(), comms.handle());
-    let csp_handle = csp.handle();
+    let (csp_handle, flags_handle) = (csp.handle(), flags.handle());
     let stop_all = || async {
+        flags_handle.stop().await;
         csp_handle.stop().await;
         incidents_handle.stop().await;
         comms_handle.stop().await;
@@ -98,6 +109,7 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     servers.spawn(incidents.run());
     servers.spawn(comms.run());
     servers.spawn(csp.run());
+    servers.spawn(flags.run());
     tokio::select! {
         () = platform::shutdown::signal() => {
             println!("Stopping: finishing in-flight requests...");

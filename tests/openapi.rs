@@ -31,6 +31,11 @@ const REFERENCE: &[(&str, &str, &str)] = &[
     ("csp-ingestor", "/api/v1/csp/providers", "post"),
     ("csp-ingestor", "/api/v1/csp/refresh", "post"),
     ("csp-ingestor", "/api/v1/csp/events", "get"),
+    ("flags", "/flags", "get"),
+    ("flags", "/admin/flags", "get"),
+    ("flags", "/admin/flags", "post"),
+    // The reference writes `/admin/toggle/{id}` but names the parameter `key`; the path is the same.
+    ("flags", "/admin/toggle/{key}", "post"),
 ];
 
 #[test]

@@ -12,7 +12,7 @@ use platform::testing::free_port;
 async fn up_starts_everything_serves_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (redis_port, users_port, incidents_port, comms_port) = (free_port(), free_port(), free_port(), free_port());
-    let csp_port = free_port();
+    let (csp_port, flags_port) = (free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_polystatus"))
         .args(["up", "--data-dir", "state"])
         .current_dir(dir.path())
@@ -22,6 +22,7 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .env("COMMS__SERVER__PORT", comms_port.to_string())
         .env("CSP__SERVER__PORT", csp_port.to_string())
         .env("CSP__POLLING__ENABLED", "false")
+        .env("FLAGS__SERVER__PORT", flags_port.to_string())
         .env("POLYSTATUS_ADMIN_EMAIL", "root@example.com")
         .env("POLYSTATUS_ADMIN_PASSWORD", "root password 1")
         .env("RUST_LOG", "warn")
@@ -75,6 +76,13 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .await
         .expect("sent");
     assert_eq!(providers.status(), 200, "the ingestor runs and trusts the users service's tokens");
+    let flags = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{flags_port}/flags?user=root&role=admin"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(flags.status(), 200, "the flags service runs and trusts the users service's tokens");
     let mut public = false;
     for _ in 0..100 {
         let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{comms_port}/api/v1/public/status"))

@@ -1,0 +1,296 @@
+//! Evaluation, served from memory: the reference `GET /flags`, the OpenFeature Remote
+//! Evaluation Protocol (single and bulk, with ETags) and the Server-Sent Events change stream.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use platform::ApiError;
+use platform::auth::Viewer;
+use platform::error::Problem;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::cache::Snapshot;
+use crate::evaluate::{Context, EvalError, Evaluation, evaluate};
+use crate::routes::AppState;
+
+/// A flag's outcome for one user (the reference shape, plus the typed value and the reason).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserFlag {
+    #[schema(example = "on")]
+    pub variation: String,
+    pub off: bool,
+    #[schema(value_type = Object)]
+    pub value: Value,
+    pub reason: crate::evaluate::Reason,
+}
+
+/// `"<version>-<hash of the context>"`: the same answer has the same tag.
+fn etag_for(snapshot: &Snapshot, context: &Value) -> String {
+    let digest = Sha256::digest(context.to_string().as_bytes());
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{}-{hash}\"", snapshot.version)
+}
+
+fn not_modified(req: &HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|sent| sent.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// The flags for a user: an object mapping each flag id to its variation and whether the flag
+/// is off. `user` and `role` are required (the reference contract); any other query parameter
+/// (team, email, custom ones) is a context attribute too.
+#[utoipa::path(
+    tag = "evaluation",
+    params(
+        ("user" = String, Query, description = "The user (targeting key)", example = "alice"),
+        ("role" = String, Query, description = "The user's role", example = "manager"),
+    ),
+    responses(
+        (status = 200, description = "Each flag's variation; `ETag`, and 304 for `If-None-Match`", body = BTreeMap<String, UserFlag>),
+        (status = 304, description = "Unchanged since the ETag sent"),
+        (status = 400, description = "user or role missing, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/flags")]
+pub async fn user_flags(
+    _caller: Viewer,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<BTreeMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    for required in ["user", "role"] {
+        if query.get(required).is_none_or(|v| v.trim().is_empty()) {
+            errors.push(platform::FieldError::new(required, "is required"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let context = Context {
+        targeting_key: query.get("user").cloned(),
+        attributes: query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect(),
+    };
+    let snapshot = state.cache.snapshot();
+    let tag = etag_for(&snapshot, &json!(query.clone().into_inner()));
+    if not_modified(&req, &tag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
+    }
+    let mut out = BTreeMap::new();
+    for (id, flag) in &snapshot.flags {
+        // Without a rollout bucket (impossible here: the user is the key) the off variation stands.
+        let e = evaluate(flag, &context).unwrap_or_else(|_| Evaluation {
+            variation: flag.off_variation.clone(),
+            value: flag.value_of(&flag.off_variation),
+            reason: crate::evaluate::Reason::Default,
+            off: !flag.on,
+            rule: None,
+        });
+        out.insert(id.clone(), UserFlag { variation: e.variation, off: e.off, value: e.value, reason: e.reason });
+    }
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(out))
+}
+
+/// An OFREP success.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepResult {
+    pub key: String,
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// STATIC, TARGETING_MATCH, SPLIT, DISABLED or DEFAULT.
+    pub reason: crate::evaluate::Reason,
+    pub variant: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+}
+
+/// An OFREP failure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepError {
+    pub key: String,
+    /// FLAG_NOT_FOUND, TARGETING_KEY_MISSING, INVALID_CONTEXT, PARSE_ERROR or GENERAL.
+    #[serde(rename = "errorCode")]
+    pub error_code: &'static str,
+    #[serde(rename = "errorDetails")]
+    pub error_details: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepBulk {
+    /// One result or error per flag.
+    #[schema(value_type = Vec<Object>)]
+    pub flags: Vec<Value>,
+}
+
+/// The OFREP context from a request body: `{"context": {"targetingKey": ..., ...}}`.
+fn ofrep_context(body: &[u8]) -> Result<(Context, Value), (&'static str, String)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Context::default(), json!({})));
+    }
+    let doc: Value = serde_json::from_slice(body).map_err(|e| ("PARSE_ERROR", format!("the body is not JSON: {e}")))?;
+    let raw = match doc.get("context") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(Value::Object(o)) => Value::Object(o.clone()),
+        Some(_) => return Err(("INVALID_CONTEXT", "context must be an object".into())),
+    };
+    let mut attributes: HashMap<String, Value> = raw.as_object().cloned().unwrap_or_default().into_iter().collect();
+    let targeting_key = match attributes.remove("targetingKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(("INVALID_CONTEXT", "targetingKey must be a string".into())),
+    };
+    Ok((Context { targeting_key, attributes }, raw))
+}
+
+fn ofrep_one(snapshot: &Snapshot, key: &str, context: &Context) -> Result<OfrepResult, OfrepError> {
+    let Some(flag) = snapshot.flags.get(key) else {
+        return Err(OfrepError {
+            key: key.to_string(),
+            error_code: "FLAG_NOT_FOUND",
+            error_details: format!("no flag {key}"),
+        });
+    };
+    match evaluate(flag, context) {
+        Ok(e) => Ok(OfrepResult {
+            key: key.to_string(),
+            value: e.value,
+            reason: e.reason,
+            variant: e.variation,
+            metadata: json!({"version": flag.version}),
+        }),
+        Err(EvalError::TargetingKeyMissing) => Err(OfrepError {
+            key: key.to_string(),
+            error_code: "TARGETING_KEY_MISSING",
+            error_details: EvalError::TargetingKeyMissing.to_string(),
+        }),
+    }
+}
+
+/// Evaluate one flag (OpenFeature Remote Evaluation Protocol).
+#[utoipa::path(
+    tag = "ofrep",
+    params(("key" = String, Path, description = "Flag id")),
+    request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\", \"role\": \"sre\"}}`"),
+    responses(
+        (status = 200, description = "Evaluated", body = OfrepResult),
+        (status = 400, description = "TARGETING_KEY_MISSING, INVALID_CONTEXT or PARSE_ERROR", body = OfrepError),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "FLAG_NOT_FOUND", body = OfrepError),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/ofrep/v1/evaluate/flags/{key}")]
+pub async fn ofrep_flag(
+    _caller: Viewer,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (context, _) = match ofrep_context(&body) {
+        Ok(c) => c,
+        Err((code, details)) => {
+            return HttpResponse::BadRequest().json(OfrepError {
+                key: key.clone(),
+                error_code: code,
+                error_details: details,
+            });
+        }
+    };
+    match ofrep_one(&state.cache.snapshot(), &key, &context) {
+        Ok(result) => HttpResponse::Ok().json(result),
+        Err(e) if e.error_code == "FLAG_NOT_FOUND" => HttpResponse::NotFound().json(e),
+        Err(e) => HttpResponse::BadRequest().json(e),
+    }
+}
+
+/// Evaluate every flag at once (OFREP bulk), with `ETag` / `If-None-Match` → 304.
+#[utoipa::path(
+    tag = "ofrep",
+    request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\"}}`"),
+    responses(
+        (status = 200, description = "Every flag, each a result or an error", body = OfrepBulk),
+        (status = 304, description = "Unchanged since the ETag sent"),
+        (status = 400, description = "INVALID_CONTEXT or PARSE_ERROR", body = OfrepError),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/ofrep/v1/evaluate/flags")]
+pub async fn ofrep_bulk(
+    _caller: Viewer,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (context, raw) = match ofrep_context(&body) {
+        Ok(c) => c,
+        Err((code, details)) => {
+            return HttpResponse::BadRequest().json(json!({"errorCode": code, "errorDetails": details}));
+        }
+    };
+    let snapshot = state.cache.snapshot();
+    let tag = etag_for(&snapshot, &raw);
+    if not_modified(&req, &tag) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
+    }
+    let flags = snapshot
+        .flags
+        .keys()
+        .map(|key| match ofrep_one(&snapshot, key, &context) {
+            Ok(r) => serde_json::to_value(r),
+            Err(e) => serde_json::to_value(e),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_default();
+    HttpResponse::Ok().insert_header((header::ETAG, tag)).json(OfrepBulk { flags })
+}
+
+/// Server-Sent Events: `ready` with the current version, then `flags_changed` with the new
+/// version and the flags it changed, and a comment every 15 s to keep the connection open.
+#[utoipa::path(
+    tag = "evaluation",
+    responses(
+        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/flags/stream")]
+pub async fn flag_stream(_caller: Viewer, state: web::Data<AppState>) -> HttpResponse {
+    let receiver = state.cache.subscribe();
+    let first = format!("event: ready\ndata: {}\n\n", json!({"version": state.cache.snapshot().version}));
+    let stop = state.stop.clone();
+    let events =
+        futures_util::stream::unfold((Some(first), receiver, stop), |(pending, mut receiver, stop)| async move {
+            if let Some(first) = pending {
+                return Some((Ok::<_, actix_web::Error>(web::Bytes::from(first)), (None, receiver, stop)));
+            }
+            let chunk = tokio::select! {
+                () = stop.cancelled() => return None,
+                changed = receiver.recv() => match changed {
+                    Ok(c) => format!("event: flags_changed\ndata: {}\n\n", json!(c)),
+                    // Fell behind: tell the client to read everything again.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        "event: flags_changed\ndata: {\"flags\": []}\n\n".to_string()
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(Duration::from_secs(15)) => ": keep-alive\n\n".to_string(),
+            };
+            Some((Ok(web::Bytes::from(chunk)), (None, receiver, stop)))
+        });
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(events)
+}

@@ -4,3 +4,4 @@ mod admin;
 mod evaluation;
 mod helpers;
 mod replicas;
+mod sdk;

@@ -9,8 +9,8 @@ pub struct ServiceInfo {
     pub env_prefix: &'static str,
     /// Its commented default settings (`config/base.toml`).
     pub defaults: &'static str,
-    /// Builds its OpenAPI document from its routes.
-    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Builds its OpenAPI document from its routes (the web UI has none).
+    pub openapi: Option<fn() -> utoipa::openapi::OpenApi>,
 }
 
 pub const SERVICES: &[ServiceInfo] = &[
@@ -18,30 +18,36 @@ pub const SERVICES: &[ServiceInfo] = &[
         name: users::startup::SERVICE,
         env_prefix: users::settings::ENV_PREFIX,
         defaults: users::settings::DEFAULTS,
-        openapi: users::startup::openapi,
+        openapi: Some(users::startup::openapi),
     },
     ServiceInfo {
         name: incidents::startup::SERVICE,
         env_prefix: incidents::settings::ENV_PREFIX,
         defaults: incidents::settings::DEFAULTS,
-        openapi: incidents::startup::openapi,
+        openapi: Some(incidents::startup::openapi),
     },
     ServiceInfo {
         name: comms::startup::SERVICE,
         env_prefix: comms::settings::ENV_PREFIX,
         defaults: comms::settings::DEFAULTS,
-        openapi: comms::startup::openapi,
+        openapi: Some(comms::startup::openapi),
     },
     ServiceInfo {
         name: csp_ingestor::startup::SERVICE,
         env_prefix: csp_ingestor::settings::ENV_PREFIX,
         defaults: csp_ingestor::settings::DEFAULTS,
-        openapi: csp_ingestor::startup::openapi,
+        openapi: Some(csp_ingestor::startup::openapi),
     },
     ServiceInfo {
         name: flags::startup::SERVICE,
         env_prefix: flags::settings::ENV_PREFIX,
         defaults: flags::settings::DEFAULTS,
-        openapi: flags::startup::openapi,
+        openapi: Some(flags::startup::openapi),
+    },
+    ServiceInfo {
+        name: frontend::startup::SERVICE,
+        env_prefix: frontend::settings::ENV_PREFIX,
+        defaults: frontend::settings::DEFAULTS,
+        openapi: None,
     },
 ];

@@ -71,6 +71,16 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     }
     let flags = flags::startup::Application::build(flags_settings).await?;
 
+    let mut ui_settings = frontend::settings::Settings::load()?;
+    ui_settings.redis.url = secrecy::SecretString::from(redis_url);
+    let local = |port: u16| format!("http://127.0.0.1:{port}");
+    ui_settings.services.users = users_url.clone();
+    ui_settings.services.incidents = local(incidents.port());
+    ui_settings.services.comms = local(comms.port());
+    ui_settings.services.csp = local(csp.port());
+    ui_settings.services.flags = local(flags.port());
+    let ui = frontend::startup::Application::build(ui_settings).await?;
+
     println!();
     println!("PolyStatus is up.");
     println!("  Redis    {redis_url}{}", if embedded_redis { " (started here, data in ./data)" } else { "" });
@@ -93,11 +103,13 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
         "Public status: http://{host}:{}/api/v1/public/status (also /api/v2/summary.json, /history.rss)",
         comms.port()
     );
+    println!("\nOpen http://{host}:{}/ in a browser (the web UI; the public status page is /status).", ui.port());
     println!("Press Ctrl-C to stop.\n");
 
     let (users_handle, incidents_handle, comms_handle) = (users.handle(), incidents.handle(), comms.handle());
-    let (csp_handle, flags_handle) = (csp.handle(), flags.handle());
+    let (csp_handle, flags_handle, ui_handle) = (csp.handle(), flags.handle(), ui.handle());
     let stop_all = || async {
+        ui_handle.stop().await;
         flags_handle.stop().await;
         csp_handle.stop().await;
         incidents_handle.stop().await;
@@ -110,6 +122,7 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     servers.spawn(comms.run());
     servers.spawn(csp.run());
     servers.spawn(flags.run());
+    servers.spawn(ui.run());
     tokio::select! {
         () = platform::shutdown::signal() => {
             println!("Stopping: finishing in-flight requests...");

@@ -12,7 +12,7 @@ use platform::testing::free_port;
 async fn up_starts_everything_serves_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (redis_port, users_port, incidents_port, comms_port) = (free_port(), free_port(), free_port(), free_port());
-    let (csp_port, flags_port) = (free_port(), free_port());
+    let (csp_port, flags_port, ui_port) = (free_port(), free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_polystatus"))
         .args(["up", "--data-dir", "state"])
         .current_dir(dir.path())
@@ -23,6 +23,7 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .env("CSP__SERVER__PORT", csp_port.to_string())
         .env("CSP__POLLING__ENABLED", "false")
         .env("FLAGS__SERVER__PORT", flags_port.to_string())
+        .env("FRONTEND__SERVER__PORT", ui_port.to_string())
         .env("POLYSTATUS_ADMIN_EMAIL", "root@example.com")
         .env("POLYSTATUS_ADMIN_PASSWORD", "root password 1")
         .env("RUST_LOG", "warn")
@@ -83,6 +84,10 @@ async fn up_starts_everything_serves_and_stops_cleanly() {
         .await
         .expect("sent");
     assert_eq!(flags.status(), 200, "the flags service runs and trusts the users service's tokens");
+    let status_page = reqwest::get(format!("http://127.0.0.1:{ui_port}/status")).await.expect("sent");
+    assert_eq!(status_page.status(), 200, "the web UI serves the public status page");
+    let html = status_page.text().await.expect("html");
+    assert!(html.contains("<h1 class=\"overall"), "{html}");
     let mut public = false;
     for _ in 0..100 {
         let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{comms_port}/api/v1/public/status"))

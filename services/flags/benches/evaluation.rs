@@ -1,6 +1,7 @@
 //! Evaluation throughput of the flags service, as ratios to a no-op handler behind the same
-//! platform stack, measured side by side in one run: one flag over OFREP, all 50 flags in bulk,
-//! and the reference `GET /flags`. Every request carries a token.
+//! platform stack, measured side by side in one run: one flag over OFREP, all 50 flags in bulk
+//! (every request a new user, and 1,000 users polling in turn as SDKs do), and the reference
+//! `GET /flags`. Every request carries a token.
 //!
 //!     cargo bench -p flags --bench evaluation
 //!     BENCH_SECS=10 BENCH_CONCURRENCY=32 cargo bench -p flags --bench evaluation
@@ -64,6 +65,16 @@ async fn main() -> anyhow::Result<()> {
             let token = token.clone();
             move |c, n| {
                 c.post(&bulk).bearer_auth(&token).json(&json!({"context": {"targetingKey": format!("user-{n}")}}))
+            }
+        })
+        .await,
+        measure("POST /ofrep/v1/evaluate/flags (bulk, 1,000 users polling)", &client, d, concurrency, {
+            let token = token.clone();
+            let bulk = format!("{flags_url}/ofrep/v1/evaluate/flags");
+            move |c, n| {
+                c.post(&bulk)
+                    .bearer_auth(&token)
+                    .json(&json!({"context": {"targetingKey": format!("user-{}", n % 1000)}}))
             }
         })
         .await,

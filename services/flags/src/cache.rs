@@ -154,3 +154,27 @@ impl FlagCache {
         }
     }
 }
+
+/// Recent bulk answers by ETag (flag version and request): an SDK polling with the same context
+/// gets the answer already serialised. Bounded: when full it starts over.
+#[derive(Default)]
+pub struct Answers {
+    entries: std::sync::Mutex<std::collections::HashMap<String, actix_web::web::Bytes>>,
+}
+
+const MAX_ANSWERS: usize = 2000;
+
+impl Answers {
+    pub fn get(&self, tag: &str) -> Option<actix_web::web::Bytes> {
+        self.entries.lock().ok()?.get(tag).cloned()
+    }
+
+    pub fn put(&self, tag: String, answer: actix_web::web::Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ANSWERS {
+                entries.clear();
+            }
+            entries.insert(tag, answer);
+        }
+    }
+}

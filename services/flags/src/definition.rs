@@ -110,7 +110,7 @@ fn condition(fields: &mut Fields, name: &str, c: &ConditionInput) -> Option<Cond
             let probe = Condition { attr: "v".into(), op: Op::SemverEq, value: v.clone() };
             let ctx = crate::evaluate::Context {
                 targeting_key: None,
-                attributes: [("v".to_string(), v.clone())].into_iter().collect(),
+                attributes: [("v".to_string(), v.clone())].into_iter().collect::<serde_json::Map<_, _>>(),
             };
             if crate::evaluate::matches(&probe, &ctx) { Ok(()) } else { Err("must be a semantic version".into()) }
         }

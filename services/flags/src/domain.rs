@@ -111,9 +111,10 @@ pub struct Flag {
 }
 
 impl Flag {
-    /// The typed value of a variation.
-    pub fn value_of(&self, variation: &str) -> Value {
-        self.values.get(variation).cloned().unwrap_or_else(|| Value::String(variation.to_string()))
+    /// The typed value of a variation (every variation has one: the definition fills them in).
+    pub fn value_ref(&self, variation: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.values.get(variation).unwrap_or(&NULL)
     }
 }
 

@@ -2,7 +2,7 @@
 //! order; then the fallthrough. A rule or the fallthrough may serve a percentage rollout, bucketed
 //! as flagd's `fractional` does so every implementation agrees on who gets what.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -27,10 +27,10 @@ pub enum Reason {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Evaluation {
-    pub variation: String,
+pub struct Evaluation<'a> {
+    pub variation: &'a str,
     #[schema(value_type = Object)]
-    pub value: Value,
+    pub value: &'a Value,
     pub reason: Reason,
     /// The flag is off.
     pub off: bool,
@@ -49,15 +49,15 @@ pub enum EvalError {
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     pub targeting_key: Option<String>,
-    pub attributes: HashMap<String, Value>,
+    pub attributes: serde_json::Map<String, Value>,
 }
 
 impl Context {
     /// An attribute; `user` and `targetingKey` are the targeting key.
-    fn get(&self, attr: &str) -> Option<Value> {
+    fn get(&self, attr: &str) -> Option<Cow<'_, Value>> {
         match attr {
-            "user" | "targetingKey" | "key" => self.targeting_key.clone().map(Value::String),
-            _ => self.attributes.get(attr).cloned(),
+            "user" | "targetingKey" | "key" => self.targeting_key.clone().map(|k| Cow::Owned(Value::String(k))),
+            _ => self.attributes.get(attr).map(Cow::Borrowed),
         }
     }
 }
@@ -98,7 +98,16 @@ pub fn fractional<'a>(flag_key: &str, targeting_key: &str, slices: &'a [Weighted
     if total == 0 {
         return None;
     }
-    let hash = murmur3_32(format!("{flag_key}{targeting_key}").as_bytes(), 0);
+    // Hashed from a stack buffer: evaluation allocates nothing for the usual key sizes.
+    let (flag, target) = (flag_key.as_bytes(), targeting_key.as_bytes());
+    let mut buffer = [0u8; 256];
+    let hash = if flag.len() + target.len() <= buffer.len() {
+        buffer[..flag.len()].copy_from_slice(flag);
+        buffer[flag.len()..flag.len() + target.len()].copy_from_slice(target);
+        murmur3_32(&buffer[..flag.len() + target.len()], 0)
+    } else {
+        murmur3_32(&[flag, target].concat(), 0)
+    };
     let bucket = (u64::from(hash) * total) >> 32;
     let mut cumulative = 0;
     for slice in slices {
@@ -111,10 +120,10 @@ pub fn fractional<'a>(flag_key: &str, targeting_key: &str, slices: &'a [Weighted
 }
 
 /// Evaluates `flag` for `context`.
-pub fn evaluate(flag: &Flag, context: &Context) -> Result<Evaluation, EvalError> {
-    let result = |variation: &str, reason: Reason, rule: Option<usize>| Evaluation {
-        variation: variation.to_string(),
-        value: flag.value_of(variation),
+pub fn evaluate<'a>(flag: &'a Flag, context: &Context) -> Result<Evaluation<'a>, EvalError> {
+    let result = |variation: &'a str, reason: Reason, rule: Option<usize>| Evaluation {
+        variation,
+        value: flag.value_ref(variation),
         reason: if flag.variations.len() == 1 && reason != Reason::Disabled { Reason::Static } else { reason },
         off: !flag.on,
         rule,
@@ -130,29 +139,29 @@ pub fn evaluate(flag: &Flag, context: &Context) -> Result<Evaluation, EvalError>
     for (i, rule) in flag.rules.iter().enumerate() {
         if matches(&rule.condition, context) {
             let (variation, split) = serve(flag, &rule.serve, context)?;
-            return Ok(result(&variation, if split { Reason::Split } else { Reason::TargetingMatch }, Some(i)));
+            return Ok(result(variation, if split { Reason::Split } else { Reason::TargetingMatch }, Some(i)));
         }
     }
     let (variation, split) = serve(flag, &flag.fallthrough, context)?;
-    Ok(result(&variation, if split { Reason::Split } else { Reason::Default }, None))
+    Ok(result(variation, if split { Reason::Split } else { Reason::Default }, None))
 }
 
 /// The variation a `Serve` picks, and whether a rollout picked it.
-fn serve(flag: &Flag, serve: &Serve, context: &Context) -> Result<(String, bool), EvalError> {
+fn serve<'a>(flag: &'a Flag, serve: &'a Serve, context: &Context) -> Result<(&'a str, bool), EvalError> {
     if let Some(slices) = &serve.rollout {
         let key = context.targeting_key.as_deref().filter(|k| !k.is_empty()).ok_or(EvalError::TargetingKeyMissing)?;
         if let Some(v) = fractional(&flag.id, key, slices) {
-            return Ok((v.to_string(), true));
+            return Ok((v, true));
         }
     }
-    Ok((serve.variation.clone().unwrap_or_else(|| flag.off_variation.clone()), false))
+    Ok((serve.variation.as_deref().unwrap_or(&flag.off_variation), false))
 }
 
-fn as_text(v: &Value) -> Option<String> {
+fn as_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
@@ -166,11 +175,11 @@ fn as_number(v: &Value) -> Option<f64> {
 }
 
 /// The items of an `in` list: an array, or a comma-separated string.
-fn items(v: &Value) -> Vec<String> {
+fn in_items(v: &Value, wanted: &str) -> bool {
     match v {
-        Value::Array(a) => a.iter().filter_map(as_text).collect(),
-        Value::String(s) => s.split(',').map(|i| i.trim().to_string()).collect(),
-        other => as_text(other).into_iter().collect(),
+        Value::Array(a) => a.iter().filter_map(as_text).any(|i| i == wanted),
+        Value::String(s) => s.split(',').any(|i| i.trim() == wanted),
+        other => as_text(other).is_some_and(|i| i == wanted),
     }
 }
 
@@ -196,22 +205,22 @@ fn semver(raw: &str) -> Option<(u64, u64, u64, bool, String)> {
 /// and `not_in`.
 pub fn matches(condition: &Condition, context: &Context) -> bool {
     let actual = context.get(&condition.attr);
-    let Some(actual) = actual.as_ref() else { return matches!(condition.op, Op::Neq | Op::NotIn) };
+    let Some(actual) = actual.as_deref() else { return matches!(condition.op, Op::Neq | Op::NotIn) };
     let expected = &condition.value;
     let text = as_text(actual);
     let want = as_text(expected);
     match condition.op {
         Op::Eq => text.is_some() && text == want,
         Op::Neq => text != want,
-        Op::In => text.is_some_and(|t| items(expected).contains(&t)),
-        Op::NotIn => !text.is_some_and(|t| items(expected).contains(&t)),
+        Op::In => text.is_some_and(|t| in_items(expected, &t)),
+        Op::NotIn => !text.is_some_and(|t| in_items(expected, &t)),
         Op::Contains => match (actual, &want) {
             (Value::Array(a), Some(w)) => a.iter().filter_map(as_text).any(|i| i == *w),
-            (_, Some(w)) => text.is_some_and(|t| t.contains(w.as_str())),
+            (_, Some(w)) => text.is_some_and(|t| t.contains(w.as_ref())),
             _ => false,
         },
-        Op::StartsWith => text.zip(want).is_some_and(|(t, w)| t.starts_with(&w)),
-        Op::EndsWith => text.zip(want).is_some_and(|(t, w)| t.ends_with(&w)),
+        Op::StartsWith => text.zip(want).is_some_and(|(t, w)| t.starts_with(w.as_ref())),
+        Op::EndsWith => text.zip(want).is_some_and(|(t, w)| t.ends_with(w.as_ref())),
         Op::Gt | Op::Gte | Op::Lt | Op::Lte => match (as_number(actual), as_number(expected)) {
             (Some(a), Some(e)) => match condition.op {
                 Op::Gt => a > e,
@@ -295,7 +304,7 @@ mod tests {
     }
 
     fn ctx(user: &str, attrs: Value) -> Context {
-        let attributes = attrs.as_object().map(|o| o.clone().into_iter().collect()).unwrap_or_default();
+        let attributes = attrs.as_object().cloned().unwrap_or_default();
         Context { targeting_key: Some(user.into()), attributes }
     }
 
@@ -312,16 +321,16 @@ mod tests {
         f.targets.users.insert("alice".into(), "c".into());
         f.rules = vec![rule("role", Op::Eq, json!("sre"), "b"), rule("role", Op::In, json!(["sre", "admin"]), "c")];
         let e = evaluate(&f, &ctx("alice", json!({"role": "sre"}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.reason), ("c", Reason::TargetingMatch));
+        assert_eq!((e.variation, e.reason), ("c", Reason::TargetingMatch));
         let e = evaluate(&f, &ctx("bob", json!({"role": "sre"}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.reason, e.rule), ("b", Reason::TargetingMatch, Some(0)));
+        assert_eq!((e.variation, e.reason, e.rule), ("b", Reason::TargetingMatch, Some(0)));
         let e = evaluate(&f, &ctx("bob", json!({"role": "admin"}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.rule), ("c", Some(1)));
+        assert_eq!((e.variation, e.rule), ("c", Some(1)));
         let e = evaluate(&f, &ctx("bob", json!({"role": "viewer"}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.reason), ("a", Reason::Default));
+        assert_eq!((e.variation, e.reason), ("a", Reason::Default));
         f.on = false;
         let e = evaluate(&f, &ctx("alice", json!({"role": "sre"}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.reason, e.off), ("c", Reason::Disabled, true));
+        assert_eq!((e.variation, e.reason, e.off), ("c", Reason::Disabled, true));
     }
 
     #[test]
@@ -353,8 +362,8 @@ mod tests {
         let mut f = flag();
         f.fallthrough = Serve { variation: None, rollout: Some(vec![Weighted { variation: "b".into(), weight: 1 }]) };
         let e = evaluate(&f, &ctx("someone", json!({}))).expect("evaluates");
-        assert_eq!((e.variation.as_str(), e.reason), ("b", Reason::Split));
-        let anonymous = Context { targeting_key: None, attributes: HashMap::new() };
+        assert_eq!((e.variation, e.reason), ("b", Reason::Split));
+        let anonymous = Context { targeting_key: None, attributes: serde_json::Map::new() };
         assert_eq!(evaluate(&f, &anonymous), Err(EvalError::TargetingKeyMissing));
     }
 }

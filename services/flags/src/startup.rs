@@ -54,7 +54,12 @@ impl Application {
             verifier: TokenVerifier::with_jwks(&settings.auth),
         };
         let stop_workers = CancellationToken::new();
-        let state = web::Data::new(AppState { store, cache: cache.clone(), stop: stop_workers.clone() });
+        let state = web::Data::new(AppState {
+            store,
+            cache: cache.clone(),
+            answers: Default::default(),
+            stop: stop_workers.clone(),
+        });
         let listener = server::bind(&settings.server)?;
         let port = listener.local_addr()?.port();
         let server = server::build(listener, &settings.server, ApiDoc::openapi(), common, move |cfg| {

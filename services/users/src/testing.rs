@@ -7,7 +7,8 @@ use crate::startup::Application;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
-const PASSWORD: &str = "a good password";
+/// The password of the users [`TestUsers::user`] creates.
+pub const PASSWORD: &str = "a good password";
 
 /// A running users service on a free port, with its own key prefix on `redis_url`.
 pub struct TestUsers {

@@ -1,7 +1,7 @@
 //! Evaluation, served from memory: the reference `GET /flags`, the OpenFeature Remote
 //! Evaluation Protocol (single and bulk, with ETags) and the Server-Sent Events change stream.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -20,20 +20,20 @@ use crate::routes::AppState;
 
 /// A flag's outcome for one user (the reference shape, plus the typed value and the reason).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UserFlag {
+pub struct UserFlag<'a> {
     #[schema(example = "on")]
-    pub variation: String,
+    pub variation: &'a str,
     pub off: bool,
     #[schema(value_type = Object)]
-    pub value: Value,
+    pub value: &'a Value,
     pub reason: crate::evaluate::Reason,
 }
 
-/// `"<version>-<hash of the context>"`: the same answer has the same tag.
-fn etag_for(snapshot: &Snapshot, context: &Value) -> String {
-    let digest = Sha256::digest(context.to_string().as_bytes());
+/// `"<version>-<hash of the request>"`: the same question about the same flags has the same tag.
+fn etag_for(version: u64, request: &[u8]) -> String {
+    let digest = Sha256::digest(request);
     let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{}-{hash}\"", snapshot.version)
+    format!("\"{version}-{hash}\"")
 }
 
 fn not_modified(req: &HttpRequest, tag: &str) -> bool {
@@ -53,7 +53,7 @@ fn not_modified(req: &HttpRequest, tag: &str) -> bool {
         ("role" = String, Query, description = "The user's role", example = "manager"),
     ),
     responses(
-        (status = 200, description = "Each flag's variation; `ETag`, and 304 for `If-None-Match`", body = BTreeMap<String, UserFlag>),
+        (status = 200, description = "Each flag's variation; `ETag`, and 304 for `If-None-Match`", body = BTreeMap<String, UserFlag<'static>>),
         (status = 304, description = "Unchanged since the ETag sent"),
         (status = 400, description = "user or role missing, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -81,36 +81,41 @@ pub async fn user_flags(
         attributes: query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect(),
     };
     let snapshot = state.cache.snapshot();
-    let tag = etag_for(&snapshot, &json!(query.clone().into_inner()));
+    let tag = etag_for(snapshot.version, req.query_string().as_bytes());
     if not_modified(&req, &tag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
     }
     let mut out = BTreeMap::new();
     for (id, flag) in &snapshot.flags {
-        // Without a rollout bucket (impossible here: the user is the key) the off variation stands.
-        let e = evaluate(flag, &context).unwrap_or_else(|_| Evaluation {
-            variation: flag.off_variation.clone(),
-            value: flag.value_of(&flag.off_variation),
+        // The user is the targeting key, so a rollout always has one; the off variation otherwise.
+        let e = evaluate(flag, &context).unwrap_or(Evaluation {
+            variation: &flag.off_variation,
+            value: flag.value_ref(&flag.off_variation),
             reason: crate::evaluate::Reason::Default,
             off: !flag.on,
             rule: None,
         });
-        out.insert(id.clone(), UserFlag { variation: e.variation, off: e.off, value: e.value, reason: e.reason });
+        out.insert(id.as_str(), UserFlag { variation: e.variation, off: e.off, value: e.value, reason: e.reason });
     }
     Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(out))
 }
 
 /// An OFREP success.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OfrepResult {
-    pub key: String,
+pub struct OfrepResult<'a> {
+    pub key: &'a str,
     #[schema(value_type = Object)]
-    pub value: Value,
+    pub value: &'a Value,
     /// STATIC, TARGETING_MATCH, SPLIT, DISABLED or DEFAULT.
     pub reason: crate::evaluate::Reason,
-    pub variant: String,
-    #[schema(value_type = Object)]
-    pub metadata: Value,
+    pub variant: &'a str,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Metadata {
+    /// The flag's version.
+    pub version: u64,
 }
 
 /// An OFREP failure.
@@ -124,6 +129,13 @@ pub struct OfrepError {
     pub error_details: String,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Outcome<'a> {
+    Ok(OfrepResult<'a>),
+    Err(OfrepError),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfrepBulk {
     /// One result or error per flag.
@@ -131,47 +143,65 @@ pub struct OfrepBulk {
     pub flags: Vec<Value>,
 }
 
+#[derive(Serialize)]
+struct Bulk<'a> {
+    flags: Vec<Outcome<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct OfrepRequest {
+    #[serde(default)]
+    context: Option<Value>,
+}
+
 /// The OFREP context from a request body: `{"context": {"targetingKey": ..., ...}}`.
-fn ofrep_context(body: &[u8]) -> Result<(Context, Value), (&'static str, String)> {
+fn ofrep_context(body: &[u8]) -> Result<Context, (&'static str, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((Context::default(), json!({})));
+        return Ok(Context::default());
     }
-    let doc: Value = serde_json::from_slice(body).map_err(|e| ("PARSE_ERROR", format!("the body is not JSON: {e}")))?;
-    let raw = match doc.get("context") {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(Value::Object(o)) => Value::Object(o.clone()),
+    let request: OfrepRequest =
+        serde_json::from_slice(body).map_err(|e| ("PARSE_ERROR", format!("the body is not a JSON object: {e}")))?;
+    let mut attributes = match request.context {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(o)) => o,
         Some(_) => return Err(("INVALID_CONTEXT", "context must be an object".into())),
     };
-    let mut attributes: HashMap<String, Value> = raw.as_object().cloned().unwrap_or_default().into_iter().collect();
     let targeting_key = match attributes.remove("targetingKey") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(_) => return Err(("INVALID_CONTEXT", "targetingKey must be a string".into())),
     };
-    Ok((Context { targeting_key, attributes }, raw))
+    Ok(Context { targeting_key, attributes })
 }
 
-fn ofrep_one(snapshot: &Snapshot, key: &str, context: &Context) -> Result<OfrepResult, OfrepError> {
+fn ofrep_one<'a>(snapshot: &'a Snapshot, key: &'a str, context: &Context) -> Outcome<'a> {
     let Some(flag) = snapshot.flags.get(key) else {
-        return Err(OfrepError {
+        return Outcome::Err(OfrepError {
             key: key.to_string(),
             error_code: "FLAG_NOT_FOUND",
             error_details: format!("no flag {key}"),
         });
     };
     match evaluate(flag, context) {
-        Ok(e) => Ok(OfrepResult {
-            key: key.to_string(),
+        Ok(e) => Outcome::Ok(OfrepResult {
+            key,
             value: e.value,
             reason: e.reason,
             variant: e.variation,
-            metadata: json!({"version": flag.version}),
+            metadata: Metadata { version: flag.version },
         }),
-        Err(EvalError::TargetingKeyMissing) => Err(OfrepError {
+        Err(EvalError::TargetingKeyMissing) => Outcome::Err(OfrepError {
             key: key.to_string(),
             error_code: "TARGETING_KEY_MISSING",
             error_details: EvalError::TargetingKeyMissing.to_string(),
         }),
+    }
+}
+
+fn json_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status).content_type("application/json").body(bytes),
+        Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
 
@@ -195,7 +225,7 @@ pub async fn ofrep_flag(
     key: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (context, _) = match ofrep_context(&body) {
+    let context = match ofrep_context(&body) {
         Ok(c) => c,
         Err((code, details)) => {
             return HttpResponse::BadRequest().json(OfrepError {
@@ -205,10 +235,11 @@ pub async fn ofrep_flag(
             });
         }
     };
-    match ofrep_one(&state.cache.snapshot(), &key, &context) {
-        Ok(result) => HttpResponse::Ok().json(result),
-        Err(e) if e.error_code == "FLAG_NOT_FOUND" => HttpResponse::NotFound().json(e),
-        Err(e) => HttpResponse::BadRequest().json(e),
+    let snapshot = state.cache.snapshot();
+    match ofrep_one(&snapshot, &key, &context) {
+        Outcome::Ok(result) => json_response(actix_web::http::StatusCode::OK, &result),
+        Outcome::Err(e) if e.error_code == "FLAG_NOT_FOUND" => HttpResponse::NotFound().json(e),
+        Outcome::Err(e) => HttpResponse::BadRequest().json(e),
     }
 }
 
@@ -231,27 +262,30 @@ pub async fn ofrep_bulk(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (context, raw) = match ofrep_context(&body) {
+    let snapshot = state.cache.snapshot();
+    let tag = etag_for(snapshot.version, &body);
+    if not_modified(&req, &tag) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
+    }
+    // Clients poll with the same context: the answer for this version and body is kept.
+    if let Some(answer) = state.answers.get(&tag) {
+        return HttpResponse::Ok().content_type("application/json").insert_header((header::ETAG, tag)).body(answer);
+    }
+    let context = match ofrep_context(&body) {
         Ok(c) => c,
         Err((code, details)) => {
             return HttpResponse::BadRequest().json(json!({"errorCode": code, "errorDetails": details}));
         }
     };
-    let snapshot = state.cache.snapshot();
-    let tag = etag_for(&snapshot, &raw);
-    if not_modified(&req, &tag) {
-        return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
+    let bulk = Bulk { flags: snapshot.flags.keys().map(|key| ofrep_one(&snapshot, key, &context)).collect() };
+    match serde_json::to_vec(&bulk) {
+        Ok(bytes) => {
+            let bytes = web::Bytes::from(bytes);
+            state.answers.put(tag.clone(), bytes.clone());
+            HttpResponse::Ok().content_type("application/json").insert_header((header::ETAG, tag)).body(bytes)
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
     }
-    let flags = snapshot
-        .flags
-        .keys()
-        .map(|key| match ofrep_one(&snapshot, key, &context) {
-            Ok(r) => serde_json::to_value(r),
-            Err(e) => serde_json::to_value(e),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_or_default();
-    HttpResponse::Ok().insert_header((header::ETAG, tag)).json(OfrepBulk { flags })
 }
 
 /// Server-Sent Events: `ready` with the current version, then `flags_changed` with the new

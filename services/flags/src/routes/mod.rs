@@ -17,6 +17,8 @@ pub const EVENT_SOURCE: &str = "/polystatus/flags";
 pub struct AppState {
     pub store: RedisStore,
     pub cache: FlagCache,
+    /// Serialised bulk answers, by ETag.
+    pub answers: crate::cache::Answers,
     /// Cancelled at shutdown: ends the event streams.
     pub stop: CancellationToken,
 }

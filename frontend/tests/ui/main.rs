@@ -1,0 +1,7 @@
+//! The web UI against every service, in process on one private Redis, driven as a browser
+//! without JavaScript would: links, forms, cookies and redirects.
+
+mod browser;
+mod helpers;
+mod pages;
+mod security;

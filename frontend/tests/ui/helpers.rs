@@ -5,15 +5,31 @@ use users::testing::TestUsers;
 
 pub struct Platform {
     pub ui: String,
+    pub incidents: String,
+    pub comms: String,
     pub users: TestUsers,
+}
+
+/// How the platform is started.
+#[derive(Default)]
+pub struct Options {
+    /// The UI is pointed at a port nobody listens on instead of comms.
+    pub comms_down: bool,
+    /// Comms sends mail through this SMTP server.
+    pub smtp_url: Option<String>,
 }
 
 fn load<T: serde::de::DeserializeOwned>(defaults: &str) -> T {
     platform::settings::load(defaults, "UI_TEST_UNUSED__", &[]).expect("defaults")
 }
 
-/// Starts the services and the UI. `comms_down` points the UI at a port nobody listens on.
+/// Starts the services and the UI.
 pub async fn start(comms_down: bool) -> Platform {
+    start_with(Options { comms_down, ..Options::default() }).await
+}
+
+pub async fn start_with(options: Options) -> Platform {
+    let comms_down = options.comms_down;
     let redis = TestRedis::shared().url();
     let users = users::testing::spawn(&redis).await;
     let jwks = users.jwks_url();
@@ -38,6 +54,12 @@ pub async fn start(comms_down: bool) -> Platform {
     c.incidents.base_url = incidents.clone();
     c.public.refresh_interval_ms = 50;
     c.email.outbox_dir = tempfile_dir();
+    if let Some(smtp) = options.smtp_url {
+        c.email.smtp_url = smtp.into();
+    }
+    // Test receivers listen on loopback.
+    c.webhooks.allowed_networks = vec!["127.0.0.0/8".into()];
+    c.webhooks.poll_interval_ms = 20;
     let comms_app = comms::startup::Application::build(c).await.expect("comms builds");
     tokio::spawn(comms_app.run());
     let comms = format!("http://127.0.0.1:{comms_port}");
@@ -64,14 +86,14 @@ pub async fn start(comms_down: bool) -> Platform {
     (u.server.port, u.redis.url, u.redis.key_prefix) = (0, redis.as_str().into(), unique_prefix("frontend"));
     u.services.users = users.address.clone();
     u.services.incidents = incidents.clone();
-    u.services.comms = if comms_down { format!("http://127.0.0.1:{}", free_port()) } else { comms };
+    u.services.comms = if comms_down { format!("http://127.0.0.1:{}", free_port()) } else { comms.clone() };
     u.services.csp = csp;
     u.services.flags = flags;
     u.services.timeout_ms = 2000;
     let ui_app = frontend::startup::Application::build(u).await.expect("the UI builds");
     let ui = format!("http://127.0.0.1:{}", ui_app.port());
     tokio::spawn(ui_app.run());
-    Platform { ui, users }
+    Platform { ui, incidents, comms, users }
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

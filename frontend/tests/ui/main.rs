@@ -3,5 +3,6 @@
 
 mod browser;
 mod helpers;
+mod journey;
 mod pages;
 mod security;

@@ -2,6 +2,7 @@
 //! key prefix for every app instance, so tests never touch a Redis they did not start.
 
 pub mod load;
+pub mod smtp;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -39,10 +39,13 @@ fn receiver() -> (String, Received) {
                     }
                 }),
             )
-            .route("/feed", web::get().to(move || {
-                let payload = payload.clone();
-                async move { HttpResponse::Ok().content_type("application/json").body(payload) }
-            }))
+            .route(
+                "/feed",
+                web::get().to(move || {
+                    let payload = payload.clone();
+                    async move { HttpResponse::Ok().content_type("application/json").body(payload) }
+                }),
+            )
     })
     .workers(1)
     .bind(("127.0.0.1", 0))
@@ -78,18 +81,23 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
     assert!(notice(&sub).contains("notice="));
     let confirmation = smtp.mails_to("reader@example.com", 1).await.pop().expect("a confirmation mail");
     let token = token_in(&confirmation.data, "/api/v1/subscriptions/confirm");
-    let confirmed = reqwest::get(format!("{}/api/v1/subscriptions/confirm?token={token}", platform.comms)).await.expect("sent");
+    let confirmed =
+        reqwest::get(format!("{}/api/v1/subscriptions/confirm?token={token}", platform.comms)).await.expect("sent");
     assert_eq!(confirmed.status(), 200);
 
     // A webhook endpoint, registered in the UI; its secret is shown once.
     let comms = browser.get("/comms").await;
-    let registered = browser.post("/comms/webhook", &[("csrf", &comms.csrf()), ("url", &format!("{outside}/hook")), ("kind", "standard")]).await;
+    let registered = browser
+        .post("/comms/webhook", &[("csrf", &comms.csrf()), ("url", &format!("{outside}/hook")), ("kind", "standard")])
+        .await;
     assert_eq!(registered.status, 200, "{}", registered.body);
     let secret = secret_in(&registered.body);
     assert!(secret.starts_with("whsec_"), "{secret}");
 
     // Declare, assign, write the timeline, announce.
-    let declared = browser.post("/incidents", &[("csrf", &csrf), ("title", "Checkout errors"), ("sev", "2"), ("services", "checkout")]).await;
+    let declared = browser
+        .post("/incidents", &[("csrf", &csrf), ("title", "Checkout errors"), ("sev", "2"), ("services", "checkout")])
+        .await;
     let here = notice(&declared).split('?').next().unwrap_or_default().to_string();
     let id = here.trim_start_matches("/incidents/").to_string();
     for (action, form) in [
@@ -105,23 +113,31 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
     let mail = smtp.mails_to("reader@example.com", 2).await;
     assert!(mail.iter().any(|m| m.data.contains("Checkout is failing for some customers")), "the subscriber is told");
 
-    let delivery = async {
-        for _ in 0..100 {
-            if let Some(found) = received.lock().expect("received").iter().find(|(_, body)| {
-                serde_json::from_slice::<Value>(body).is_ok_and(|b| b["type"] == "incident.created")
-            }) {
-                return Some(found.clone());
+    let delivery =
+        async {
+            for _ in 0..100 {
+                if let Some(found) = received.lock().expect("received").iter().find(|(_, body)| {
+                    serde_json::from_slice::<Value>(body).is_ok_and(|b| b["type"] == "incident.created")
+                }) {
+                    return Some(found.clone());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
         }
-        None
-    }
-    .await
-    .expect("a webhook delivery");
+        .await
+        .expect("a webhook delivery");
     let header = |name: &str| delivery.0.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let timestamp: i64 = header("webhook-timestamp").parse().expect("a timestamp");
     assert!(
-        comms::webhooks::signing::verify(&secret, &header("webhook-id"), timestamp, &delivery.1, &header("webhook-signature"), timestamp),
+        comms::webhooks::signing::verify(
+            &secret,
+            &header("webhook-id"),
+            timestamp,
+            &delivery.1,
+            &header("webhook-signature"),
+            timestamp
+        ),
         "the delivery is signed with the endpoint's secret"
     );
 
@@ -130,7 +146,13 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
     let added = browser
         .post(
             "/providers",
-            &[("csrf", &providers.csrf()), ("name", "github-status"), ("feed_url", &format!("{outside}/feed")), ("type", "json"), ("incident_threshold", "major")],
+            &[
+                ("csrf", &providers.csrf()),
+                ("name", "github-status"),
+                ("feed_url", &format!("{outside}/feed")),
+                ("type", "json"),
+                ("incident_threshold", "major"),
+            ],
         )
         .await;
     assert!(notice(&added).contains("notice="), "{:?}", added.location);
@@ -144,12 +166,18 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
     assert!(raised_page.body.contains("raised from this provider event"), "linked to its provider event");
 
     // Resolve, then publish the postmortem.
-    let resolved = browser.post(&format!("{here}/status"), &[("csrf", &csrf), ("status", "resolved"), ("reason", "fixed")]).await;
+    let resolved =
+        browser.post(&format!("{here}/status"), &[("csrf", &csrf), ("status", "resolved"), ("reason", "fixed")]).await;
     assert!(notice(&resolved).contains("notice="), "{:?}", resolved.location);
     let saved = browser
         .post(
             &format!("{here}/postmortem"),
-            &[("csrf", &csrf), ("what_happened", "Checkout failed"), ("root_cause", "A bad deploy"), ("impact", "5% of orders")],
+            &[
+                ("csrf", &csrf),
+                ("what_happened", "Checkout failed"),
+                ("root_cause", "A bad deploy"),
+                ("impact", "5% of orders"),
+            ],
         )
         .await;
     assert!(notice(&saved).contains("notice="), "{:?}", saved.location);

@@ -2,6 +2,7 @@
 //! without JavaScript would: links, forms, cookies and redirects.
 
 mod browser;
+mod browser_journey;
 mod helpers;
 mod journey;
 mod pages;

@@ -24,6 +24,8 @@ pub struct CommsPage {
     pub deliveries: HashMap<String, Vec<Attempt>>,
     /// A secret shown once, after registering an endpoint.
     pub secret: Option<String>,
+    /// Confirmed email subscribers of every incident.
+    pub subscribers: Option<u64>,
 }
 
 impl CommsPage {
@@ -61,15 +63,15 @@ pub async fn page_with(
             deliveries.insert(w.id.clone(), log);
         }
     }
+    let subscribers = state
+        .api
+        .get::<serde_json::Value>(Service::Comms, "/api/v1/subscriptions/count", token)
+        .await
+        .ok()
+        .and_then(|c| c["confirmed"].as_u64());
     let layout = Layout::new("Communications", "comms", Some(&session)).with_messages(query);
-    page(&CommsPage {
-        layout,
-        banner: banner.filter(|b| !b.message.is_empty()),
-        webhooks,
-        unavailable,
-        deliveries,
-        secret,
-    })
+    let banner = banner.filter(|b| !b.message.is_empty());
+    page(&CommsPage { layout, banner, webhooks, unavailable, deliveries, secret, subscribers })
 }
 
 pub async fn page_get(req: HttpRequest, state: web::Data<AppState>, query: Query) -> HttpResponse {

@@ -92,6 +92,7 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
         .await;
     assert_eq!(registered.status, 200, "{}", registered.body);
     let secret = secret_in(&registered.body);
+    assert!(registered.body.contains("<strong>1</strong> confirmed email subscriber to every incident."), "the count");
     assert!(secret.starts_with("whsec_"), "{secret}");
 
     // Declare, assign, write the timeline, announce.

@@ -48,6 +48,11 @@ impl RedisStore {
         Ok(())
     }
 
+    /// How many confirmed subscribers a scope (`all` or an incident id) has.
+    pub async fn confirmed_count(&self, scope: &str) -> Result<u64> {
+        Ok(self.conn().scard(self.keys.confirmed_subscribers(scope)).await?)
+    }
+
     /// Confirmed subscribers of every incident and of incident `incident_id`.
     pub async fn confirmed_subscribers(&self, incident_id: Option<&str>) -> Result<Vec<Subscriber>> {
         let mut ids: Vec<String> = self.conn().smembers(self.keys.confirmed_subscribers("all")).await?;

@@ -147,3 +147,41 @@ pub async fn unsubscribe(state: web::Data<AppState>, query: web::Query<TokenQuer
     }
     Ok(HttpResponse::Ok().json(SubscriptionStatus { status: SubscriptionState::Unsubscribed }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountQuery {
+    /// Subscribers of this incident only; omit for those of every incident.
+    pub incident_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriberCount {
+    /// Confirmed subscribers of the scope asked for.
+    pub confirmed: u64,
+}
+
+/// How many confirmed subscribers there are (sre).
+#[utoipa::path(
+    tag = "subscriptions",
+    params(CountQuery),
+    responses(
+        (status = 200, description = "The count", body = SubscriberCount),
+        (status = 400, description = "Invalid incident id", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/subscriptions/count")]
+pub async fn subscriber_count(
+    _caller: platform::auth::Sre,
+    state: web::Data<AppState>,
+    query: web::Query<CountQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = match query.incident_id.as_deref() {
+        Some(id) => incident_id(id).map_err(|e| ApiError::validation("incident_id", e))?,
+        None => "all".to_string(),
+    };
+    let confirmed = state.store.confirmed_count(&scope).await?;
+    Ok(HttpResponse::Ok().json(SubscriberCount { confirmed }))
+}

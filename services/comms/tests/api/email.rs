@@ -104,6 +104,18 @@ async fn per_incident_subscriptions_get_only_their_incident() {
     let mails = sink.mails_to("one@example.com", 2).await;
     assert_eq!(mails.len(), 2);
     assert!(mails[1].data.contains("This incident"));
+
+    let count = |query: &'static str| {
+        let url = format!("{}/api/v1/subscriptions/count{query}", app.address);
+        let token = app.sre.token.clone();
+        let client = app.client.clone();
+        async move { client.get(url).bearer_auth(token).send().await.expect("sent") }
+    };
+    assert_eq!(count("").await.json::<Value>().await.expect("json")["confirmed"], 0);
+    assert_eq!(count("?incident_id=inc-00a0a0").await.json::<Value>().await.expect("json")["confirmed"], 1);
+    assert_eq!(fields(&problem(count("?incident_id=nope").await).await), ["incident_id"]);
+    let viewer = app.client.get(format!("{}/api/v1/subscriptions/count", app.address)).bearer_auth(&app.viewer.token);
+    assert_eq!(viewer.send().await.expect("sent").status(), 403);
 }
 
 #[tokio::test]

@@ -226,27 +226,11 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{Dependency, ProbeSettings, ProviderType};
+    use crate::domain::Dependency;
     use crate::event::{EventUpdate, Impact, ProviderEvent};
 
     fn provider(name: &str, display: &str, depends_on: &[&str]) -> Provider {
-        Provider {
-            name: name.into(),
-            display_name: display.into(),
-            feed_url: "https://example.com".into(),
-            kind: ProviderType::Json,
-            interval_secs: 60,
-            enabled: true,
-            components: vec![],
-            regions: vec![],
-            incident_threshold: None,
-            mitigate_on_resolve: true,
-            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
-            probe: ProbeSettings::default(),
-            created_at: 0,
-            updated_at: 0,
-            version: 1,
-        }
+        crate::domain::sample_provider(name, display, depends_on)
     }
 
     fn event(provider: &str, title: &str, start: i64, body: &str, components: &[&str]) -> StoredEvent {

@@ -299,6 +299,28 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A provider for tests: JSON, enabled, every minute, no filters, no threshold.
+#[cfg(test)]
+pub(crate) fn sample_provider(name: &str, display: &str, depends_on: &[&str]) -> Provider {
+    Provider {
+        name: name.into(),
+        display_name: display.into(),
+        feed_url: "https://example.com".into(),
+        kind: ProviderType::Json,
+        interval_secs: 60,
+        enabled: true,
+        components: vec![],
+        regions: vec![],
+        incident_threshold: None,
+        mitigate_on_resolve: true,
+        depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+        probe: ProbeSettings::default(),
+        created_at: 0,
+        updated_at: 0,
+        version: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,23 +342,7 @@ mod tests {
     }
 
     fn provider() -> Provider {
-        Provider {
-            name: "cloudflare".into(),
-            display_name: "Cloudflare".into(),
-            feed_url: "https://example.com".into(),
-            kind: ProviderType::Json,
-            interval_secs: 60,
-            enabled: true,
-            components: vec![],
-            regions: vec![],
-            incident_threshold: Some(Impact::Major),
-            mitigate_on_resolve: true,
-            depends_on: vec![],
-            probe: ProbeSettings::default(),
-            created_at: 0,
-            updated_at: 0,
-            version: 1,
-        }
+        Provider { incident_threshold: Some(Impact::Major), ..sample_provider("cloudflare", "Cloudflare", &[]) }
     }
 
     #[test]

@@ -221,26 +221,12 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{ProbeSettings, ProviderType};
     use crate::event::Impact;
 
     fn provider() -> Provider {
         Provider {
-            name: "cloudflare".into(),
-            display_name: "Cloudflare".into(),
-            feed_url: "https://example.com".into(),
-            kind: ProviderType::Json,
-            interval_secs: 60,
-            enabled: true,
-            components: vec![],
-            regions: vec![],
             incident_threshold: Some(Impact::Major),
-            mitigate_on_resolve: true,
-            depends_on: vec![],
-            probe: ProbeSettings::default(),
-            created_at: 0,
-            updated_at: 0,
-            version: 1,
+            ..crate::domain::sample_provider("cloudflare", "Cloudflare", &[])
         }
     }
 

@@ -1,7 +1,6 @@
 //! The ingestor's settings: `config/base.toml`, overridden by `CSP__SECTION__KEY`.
 
-use platform::outbox::RelaySettings;
-use platform::service_token::ServiceTokenSettings;
+pub use platform::outbox::EventSettings;
 use platform::settings::{AuthSettings, LogSettings, RedisSettings, ServerSettings, SettingsError};
 use serde::Deserialize;
 
@@ -45,13 +44,6 @@ pub struct PollingSettings {
 pub struct CorrelationSettings {
     pub window_secs: i64,
     pub incident_scan_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventSettings {
-    #[serde(flatten)]
-    pub relay: RelaySettings,
-    pub token: ServiceTokenSettings,
 }
 
 impl Settings {

@@ -1,7 +1,6 @@
 //! The flags service's settings: `config/base.toml`, overridden by `FLAGS__SECTION__KEY`.
 
-use platform::outbox::RelaySettings;
-use platform::service_token::ServiceTokenSettings;
+pub use platform::outbox::EventSettings;
 use platform::settings::{AuthSettings, LogSettings, RedisSettings, ServerSettings, SettingsError};
 use serde::Deserialize;
 
@@ -21,13 +20,6 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
     pub refresh_interval_ms: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventSettings {
-    #[serde(flatten)]
-    pub relay: RelaySettings,
-    pub token: ServiceTokenSettings,
 }
 
 impl Settings {

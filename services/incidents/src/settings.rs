@@ -1,7 +1,6 @@
 //! The incidents service's settings: `config/base.toml`, overridden by `INCIDENTS__SECTION__KEY`.
 
-use platform::outbox::RelaySettings;
-use platform::service_token::ServiceTokenSettings;
+pub use platform::outbox::EventSettings;
 use platform::settings::{AuthSettings, LogSettings, RedisSettings, ServerSettings, SettingsError};
 use serde::Deserialize;
 
@@ -23,13 +22,6 @@ pub struct Settings {
 pub struct UsersSettings {
     pub base_url: String,
     pub timeout_ms: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventSettings {
-    #[serde(flatten)]
-    pub relay: RelaySettings,
-    pub token: ServiceTokenSettings,
 }
 
 impl Settings {

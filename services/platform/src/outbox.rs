@@ -40,6 +40,14 @@ pub struct RelaySettings {
     pub claim_idle_ms: u64,
 }
 
+/// A service's `[events]` settings: where its relay delivers, and the API key it signs in with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventSettings {
+    #[serde(flatten)]
+    pub relay: RelaySettings,
+    pub token: crate::service_token::ServiceTokenSettings,
+}
+
 /// Delivers one outbox stream.
 pub struct OutboxRelay {
     conn: ConnectionManager,

@@ -109,8 +109,13 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(session.len() > 30, "not signed in: {}", signed.status());
 
     let mut weights = Vec::new();
-    for path in ["/status", "/incidents", &format!("/incidents/{first}"), "/login"] {
-        let page = client.get(format!("{ui}{path}")).header("cookie", &session).send().await?;
+    let incident = format!("/incidents/{first}");
+    for (path, signed_in) in [("/status", false), ("/login", false), ("/incidents", true), (incident.as_str(), true)] {
+        let mut request = client.get(format!("{ui}{path}"));
+        if signed_in {
+            request = request.header("cookie", &session);
+        }
+        let page = request.send().await?;
         anyhow::ensure!(page.status() == 200, "{path}: {}", page.status());
         weights.push((path.to_string(), page.bytes().await?.len()));
     }

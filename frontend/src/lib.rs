@@ -24,9 +24,52 @@ use crate::session::{Session, SessionUser, Sessions};
 /// What handlers share.
 pub struct AppState {
     pub api: Api,
+    /// The public status data, read from comms at most once a second.
+    pub public: PublicData,
     pub sessions: Sessions,
     pub secure_cookies: bool,
     pub stop: tokio_util::sync::CancellationToken,
+}
+
+/// The public status as comms serves it, kept for a second: the public page is what everyone
+/// reads during an incident, and a second's delay is nothing next to comms' own refresh.
+#[derive(Default)]
+pub struct PublicData {
+    current: tokio::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<PublicSnapshot>)>>,
+}
+
+#[derive(Debug, Default)]
+pub struct PublicSnapshot {
+    pub incidents: Vec<views::PublicIncident>,
+    pub banner: Option<views::Banner>,
+    /// Why the incidents could not be read.
+    pub unavailable: Option<String>,
+}
+
+impl PublicData {
+    pub async fn get(&self, api: &Api) -> std::sync::Arc<PublicSnapshot> {
+        let mut current = self.current.lock().await;
+        if let Some((at, snapshot)) = current.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return snapshot.clone();
+        }
+        let (incidents, banner) = tokio::join!(
+            api.get::<Vec<views::PublicIncident>>(Service::Comms, "/api/v1/public/status", None),
+            api.get::<Option<views::Banner>>(Service::Comms, "/api/v1/public/banner", None),
+        );
+        let (incidents, unavailable) = section(incidents);
+        let snapshot = std::sync::Arc::new(PublicSnapshot {
+            incidents: incidents.unwrap_or_default(),
+            banner: banner.ok().flatten().filter(|b| !b.message.is_empty()),
+            unavailable,
+        });
+        // A failed read is not kept: the next visitor asks again.
+        if snapshot.unavailable.is_none() {
+            *current = Some((std::time::Instant::now(), snapshot.clone()));
+        }
+        snapshot
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {

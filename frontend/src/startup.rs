@@ -71,6 +71,7 @@ impl Application {
         let stop = CancellationToken::new();
         let state = web::Data::new(AppState {
             api: Api::new(settings.services.clone())?,
+            public: Default::default(),
             sessions: Sessions::new(
                 redis,
                 &settings.redis.key_prefix,

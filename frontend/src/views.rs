@@ -113,6 +113,14 @@ pub struct PublicIncident {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+pub struct Announcement {
+    pub ts: i64,
+    pub message: String,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct Banner {
     pub message: String,
     pub level: String,

@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(auth::logout))
         .route("/status", web::get().to(public::status_page))
         .route("/status/subscribe", web::post().to(public::subscribe))
+        .route("/status/incidents/{id}", web::get().to(public::incident_page))
         .route("/{feed:history\\.(rss|atom)}", web::get().to(public::feed))
         .route("/incidents", web::get().to(incidents::list))
         .route("/incidents", web::post().to(incidents::declare))

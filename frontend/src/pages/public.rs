@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{Form, Query, field};
 use crate::api::{CallError, Service};
 use crate::session::{back_to, random_token, same};
-use crate::views::{Banner, PublicIncident, when};
-use crate::{AppState, Layout, after, page, section};
+use crate::views::{Announcement, Banner, PublicIncident, when};
+use crate::{AppState, Layout, after, page};
 
 const SUBSCRIBE_CSRF: &str = "polystatus_subscribe_csrf";
 
@@ -39,14 +39,10 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
 pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, query: Query) -> HttpResponse {
     let session = state.sessions.current(&req, &state.api).await;
-    let (incidents, unavailable) =
-        section(state.api.get::<Vec<PublicIncident>>(Service::Comms, "/api/v1/public/status", None).await);
-    let banner = match state.api.get::<Option<Banner>>(Service::Comms, "/api/v1/public/banner", None).await {
-        Ok(b) => b.filter(|b| !b.message.is_empty()),
-        Err(_) => None,
-    };
-    let (active, recent): (Vec<_>, Vec<_>) =
-        incidents.unwrap_or_default().into_iter().partition(|i| i.resolved_at.is_none());
+    let public = state.public.get(&state.api).await;
+    let (incidents, unavailable, banner) =
+        (public.incidents.clone(), public.unavailable.clone(), public.banner.clone());
+    let (active, recent): (Vec<_>, Vec<_>) = incidents.into_iter().partition(|i| i.resolved_at.is_none());
     let worst = active.iter().map(|i| i.sev).min();
     let (overall, overall_class) = match (&unavailable, worst) {
         (Some(_), _) => ("Status unavailable right now".to_string(), "unknown"),
@@ -78,6 +74,58 @@ pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, query: Qu
         .headers_mut()
         .insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-cache"));
     response
+}
+
+#[derive(Template)]
+#[template(path = "public_incident.html")]
+pub struct PublicIncidentPage {
+    pub layout: Layout,
+    pub incident: PublicIncident,
+    pub announcements: Vec<Announcement>,
+}
+
+impl PublicIncidentPage {
+    pub fn when(&self, ts: &i64) -> String {
+        when(*ts)
+    }
+}
+
+/// One incident on the public page, with every announcement about it, newest first.
+pub async fn incident_page(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct Public {
+        #[serde(flatten)]
+        status: PublicIncident,
+        #[serde(default)]
+        announcements: Vec<Announcement>,
+    }
+    let session = state.sessions.current(&req, &state.api).await;
+    let valid = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let path = format!("/api/v1/public/incidents/{id}");
+    let found = if valid {
+        state.api.get::<Public>(Service::Comms, &path, None).await
+    } else {
+        Err(CallError::Refused { status: 404, detail: "no such incident".into() })
+    };
+    match found {
+        Ok(mut public) => {
+            public.announcements.sort_by_key(|a| std::cmp::Reverse(a.ts));
+            let layout = Layout::new(public.status.title.clone(), "status", session.as_ref());
+            page(&PublicIncidentPage { layout, incident: public.status, announcements: public.announcements })
+        }
+        Err(CallError::Refused { status: 404, .. }) => super::refuse(
+            actix_web::http::StatusCode::NOT_FOUND,
+            session.as_ref(),
+            "No such incident",
+            "It is not on the public status page.",
+        ),
+        Err(e) => super::refuse(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            session.as_ref(),
+            "Unavailable",
+            &e.to_string(),
+        ),
+    }
 }
 
 pub async fn subscribe(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {

@@ -103,6 +103,10 @@ async fn an_sre_runs_an_incident_from_the_browser_and_the_public_page_follows() 
     assert!(status.body.contains("Checkout"), "{}", status.body);
     assert!(status.body.contains("We are looking into checkout errors"));
     assert!(status.body.contains("Partial outage"));
+    let public_incident = public.get(&format!("/status/incidents/{id}")).await;
+    assert_eq!(public_incident.status, 200);
+    assert!(public_incident.body.contains("<strong>investigating</strong> — We are looking into checkout errors"));
+    assert_eq!(public.get("/status/incidents/INC-000000").await.status, 404);
     let csrf = status.csrf();
     let subscribed = public.post("/status/subscribe", &[("csrf", &csrf), ("email", "reader@example.com")]).await;
     assert!(subscribed.location.as_deref().is_some_and(|l| l.contains("notice=Check")), "{:?}", subscribed.location);

@@ -1,11 +1,12 @@
 // The web UI in headless Chromium (Debian's package), driven by playwright-core.
 // Run by the Rust test `browser::the_ui_works_in_a_real_browser`, which starts the platform and
 // passes: UI (its URL), EMAIL / PASSWORD (an admin), API (the incidents service), TOKEN (a
-// bearer token for it), SHOTS (where screenshots go).
+// bearer token for it), FEED (a recorded provider payload with an active major incident),
+// SHOTS (where screenshots go). The Rust side checks the mail and the webhook afterwards.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const { UI, EMAIL, PASSWORD, API, TOKEN, SHOTS } = process.env;
+const { UI, EMAIL, PASSWORD, API, TOKEN, SHOTS, FEED } = process.env;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 mkdirSync(SHOTS, { recursive: true });
 
@@ -87,7 +88,46 @@ try {
   await page.waitForSelector(".status-mitigated");
   await page.screenshot({ path: `${SHOTS}/incident.png`, fullPage: true });
 
+  // Assign to oneself (picked from the user list), announce, resolve.
+  const me = await page.locator("#commander option", { hasText: "(admin)" }).first().getAttribute("value");
+  await page.selectOption("#commander", me);
+  await page.click("form[action$='/assign'] button[type=submit]");
+  await page.waitForSelector("text=Commander set.");
+  await page.fill("#announce", "Checkout is failing for some customers");
+  await page.selectOption("#announce-state", "identified");
+  await page.click("form[action$='/announce'] button[type=submit]");
+  await page.waitForSelector("text=Announced on the public page.");
+  await page.selectOption("#status", "resolved");
+  await page.fill("#reason", "fixed");
+  await page.click("form[action$='/status'] button[type=submit]");
+  await page.waitForSelector(".status-resolved");
+
+  // The postmortem: preview, save, publish.
+  await page.fill("#pm-what_happened", "- Checkout failed\n- Payments returned 502");
+  await page.fill("#pm-root_cause", "A bad deploy");
+  await page.click("button[name=preview]");
+  await page.waitForSelector(".preview li >> text=Payments returned 502");
+  await page.click("form[action$='/postmortem'] button:not([name=preview])");
+  await page.waitForSelector("text=Postmortem saved.");
+  await page.click("form[action$='/publish'] button[type=submit]");
+  await page.waitForSelector("text=Postmortem published.");
+
+  // A provider outage replayed from a recorded payload raises an incident linked to its event.
+  await page.goto(`${UI}/providers`);
+  await page.fill("#p-name", "replayed");
+  await page.fill("#p-url", FEED);
+  await page.selectOption("#p-type", "json");
+  await page.selectOption("#p-threshold", "major");
+  await page.click("main form[action='/providers'] button[type=submit]");
+  await page.waitForSelector("text=Watching replayed.");
+  await page.click("form[action='/providers/replayed/refresh'] button[type=submit]");
+  await page.waitForSelector("text=replayed: 1 new");
+  await page.goto(`${UI}/incidents?q=${encodeURIComponent("replayed")}`);
+  await page.click("tbody tr:has(.tag) a");
+  await page.waitForSelector("text=raised from this provider event");
+
   // A CSRF refusal for a signed-in form.
+  await page.goto(`${UI}/incidents/${id}`);
   await page.evaluate(() => { document.querySelector("form[action$='/note'] input[name=csrf]").value = "forged"; });
   await page.fill("#note", "should be refused");
   await page.click("form[action$='/note'] button[type=submit]");

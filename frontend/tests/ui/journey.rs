@@ -18,10 +18,11 @@ const FIXTURE: &str = concat!(
     "/../../shared/fixtures/csp/statuspage/github-summary-active-major-incident-2022-11-25.json"
 );
 
-type Received = Arc<Mutex<Vec<(actix_web::http::header::HeaderMap, Vec<u8>)>>>;
+pub type Delivery = (actix_web::http::header::HeaderMap, Vec<u8>);
+pub type Received = Arc<Mutex<Vec<Delivery>>>;
 
 /// A local server: `/hook` keeps what it receives, `/feed` serves the recorded payload.
-fn receiver() -> (String, Received) {
+pub fn receiver() -> (String, Received) {
     let received: Received = Arc::default();
     let kept = received.clone();
     let payload = std::fs::read(FIXTURE).expect("the fixture");
@@ -53,6 +54,31 @@ fn receiver() -> (String, Received) {
     let address = format!("http://{}", server.addrs()[0]);
     tokio::spawn(server.run());
     (address, received)
+}
+
+/// The first delivery of an event of `kind` (waits up to 5 s).
+pub async fn delivery_of(received: &Received, kind: &str) -> Option<Delivery> {
+    for _ in 0..100 {
+        let found = received
+            .lock()
+            .expect("received")
+            .iter()
+            .find(|(_, body)| serde_json::from_slice::<Value>(body).is_ok_and(|b| b["type"] == kind))
+            .cloned();
+        if found.is_some() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Whether a delivery's Standard Webhooks signature checks out with `secret`.
+pub fn signed_with(secret: &str, delivery: &Delivery) -> bool {
+    let header = |name: &str| delivery.0.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let Ok(timestamp) = header("webhook-timestamp").parse::<i64>() else { return false };
+    let (id, signature) = (header("webhook-id"), header("webhook-signature"));
+    comms::webhooks::signing::verify(secret, &id, timestamp, &delivery.1, &signature, timestamp)
 }
 
 fn notice(page: &Page) -> String {
@@ -114,33 +140,8 @@ async fn from_sign_in_to_published_postmortem_through_the_web_ui() {
     let mail = smtp.mails_to("reader@example.com", 2).await;
     assert!(mail.iter().any(|m| m.data.contains("Checkout is failing for some customers")), "the subscriber is told");
 
-    let delivery =
-        async {
-            for _ in 0..100 {
-                if let Some(found) = received.lock().expect("received").iter().find(|(_, body)| {
-                    serde_json::from_slice::<Value>(body).is_ok_and(|b| b["type"] == "incident.created")
-                }) {
-                    return Some(found.clone());
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            None
-        }
-        .await
-        .expect("a webhook delivery");
-    let header = |name: &str| delivery.0.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let timestamp: i64 = header("webhook-timestamp").parse().expect("a timestamp");
-    assert!(
-        comms::webhooks::signing::verify(
-            &secret,
-            &header("webhook-id"),
-            timestamp,
-            &delivery.1,
-            &header("webhook-signature"),
-            timestamp
-        ),
-        "the delivery is signed with the endpoint's secret"
-    );
+    let delivery = delivery_of(&received, "incident.created").await.expect("a webhook delivery");
+    assert!(signed_with(&secret, &delivery), "the delivery is signed with the endpoint's secret");
 
     // A provider outage, replayed from a recorded payload, raises an incident linked to it.
     let providers = browser.get("/providers").await;

@@ -347,10 +347,11 @@ impl RedisStore {
 
     // Internal incidents.
 
-    /// Events with incident work waiting, each with when it was queued, oldest first.
-    pub async fn sync_pending(&self, limit: usize) -> Result<Vec<(String, i64)>> {
+    /// Events with incident work waiting since before `queued_before` (epoch ms), each with when
+    /// it was queued, oldest first.
+    pub async fn sync_pending(&self, queued_before: i64, limit: usize) -> Result<Vec<(String, i64)>> {
         let limit = isize::try_from(limit).unwrap_or(isize::MAX);
-        Ok(self.conn.clone().zrangebyscore_limit_withscores(self.keys.sync(), "-inf", "+inf", 0, limit).await?)
+        Ok(self.conn.clone().zrangebyscore_limit_withscores(self.keys.sync(), "-inf", queued_before, 0, limit).await?)
     }
 
     /// Queues incident work for an event.

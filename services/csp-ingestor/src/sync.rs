@@ -20,6 +20,8 @@ use crate::store::{Claim, StoreError};
 
 /// Pending events handled per tick.
 const BATCH: usize = 50;
+/// The worker leaves work this young (ms) to the poll that queued it.
+const INLINE_GRACE_MS: i64 = 3000;
 /// Below this confidence an open incident is not linked to a provider event automatically.
 pub const LINK_CONFIDENCE: f64 = 0.4;
 
@@ -46,7 +48,7 @@ impl Ingestor {
     /// Does the incident work of one event now; the id of an incident it raised.
     pub async fn sync_event(&self, event_id: &str) -> Option<String> {
         let queued_at = chrono::Utc::now().timestamp_millis();
-        match self.sync_locked(event_id, queued_at).await {
+        match self.sync_locked(event_id, queued_at, true).await {
             Ok(raised) => raised,
             Err(e) => {
                 tracing::warn!(event = event_id, error = %e, "incident work not done; retried later");
@@ -55,11 +57,17 @@ impl Ingestor {
         }
     }
 
-    /// Takes the event's lock and does its work, leaving it queued if anything is left.
-    async fn sync_locked(&self, event_id: &str, queued_at: i64) -> Result<Option<String>, StoreError> {
+    /// Takes the event's lock and does its work, leaving it queued if anything is left. With
+    /// `wait` (a refresh, which answers with what it did) it waits a few seconds for the worker
+    /// holding the lock; the worker itself skips a locked event and comes back to it.
+    async fn sync_locked(&self, event_id: &str, queued_at: i64, wait: bool) -> Result<Option<String>, StoreError> {
         let holder = format!("{}:{}", self.holder, uuid::Uuid::new_v4().simple());
-        if !self.store.lock_sync(event_id, &holder).await? {
-            return Ok(None);
+        let waited = std::time::Instant::now();
+        while !self.store.lock_sync(event_id, &holder).await? {
+            if !wait || waited.elapsed() > Duration::from_secs(5) {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let outcome = self.sync_one(event_id).await;
         self.store.unlock_sync(event_id, &holder).await?;
@@ -157,10 +165,12 @@ impl Ingestor {
         Ok(true)
     }
 
-    /// Does the queued incident work, a batch at a time.
+    /// Does the queued incident work, a batch at a time. Work queued in the last seconds is left
+    /// to the poll that queued it, which does it at once and reports what it raised.
     pub async fn sync_pending(&self) -> Result<(), StoreError> {
-        for (id, queued_at) in self.store.sync_pending(BATCH).await? {
-            if let Err(e) = self.sync_locked(&id, queued_at).await {
+        let settled = chrono::Utc::now().timestamp_millis() - INLINE_GRACE_MS;
+        for (id, queued_at) in self.store.sync_pending(settled, BATCH).await? {
+            if let Err(e) = self.sync_locked(&id, queued_at, false).await {
                 tracing::warn!(event = %id, error = %e, "incident work not done; retried later");
             }
         }

@@ -94,7 +94,8 @@ async fn work_the_incidents_service_refused_is_retried_and_never_doubled() {
     // The work waits in the queue; the service comes back and the worker raises it once.
     let fixed = crate::helpers::start_incidents_on(&app).await;
     let mut found = Vec::new();
-    for _ in 0..100 {
+    // The worker retries queued work a few seconds after it was queued.
+    for _ in 0..200 {
         found = app.csp_incidents().await;
         if !found.is_empty() {
             break;

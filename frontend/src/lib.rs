@@ -27,7 +27,6 @@ pub struct AppState {
     /// The public status data, read from comms at most once a second.
     pub public: PublicData,
     pub sessions: Sessions,
-    pub secure_cookies: bool,
     pub stop: tokio_util::sync::CancellationToken,
 }
 

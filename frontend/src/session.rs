@@ -94,7 +94,15 @@ impl Sessions {
     pub async fn current(&self, req: &HttpRequest, api: &Api) -> Option<Session> {
         let id = req.cookie(&self.cookie_name)?.value().to_string();
         let key = self.key(&id);
-        let raw: Option<String> = self.conn.clone().get(&key).await.ok()?;
+        // Read and extend the idle expiry in one round trip; the session is written back only
+        // when its tokens were renewed.
+        let raw: Option<String> = redis::cmd("GETEX")
+            .arg(&key)
+            .arg("EX")
+            .arg(self.idle_secs)
+            .query_async(&mut self.conn.clone())
+            .await
+            .ok()?;
         let mut session: Session = serde_json::from_str(&raw?).ok()?;
         if session.expires_at - chrono::Utc::now().timestamp() < 60 {
             let body = json!({"refresh_token": session.refresh_token});
@@ -110,11 +118,11 @@ impl Sessions {
                     return None;
                 }
             }
-        }
-        let saved: Result<(), _> =
-            self.conn.clone().set_ex(&key, serde_json::to_string(&session).ok()?, self.idle_secs).await;
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, "session not saved");
+            let saved: Result<(), _> =
+                self.conn.clone().set_ex(&key, serde_json::to_string(&session).ok()?, self.idle_secs).await;
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "renewed session not saved");
+            }
         }
         Some(session)
     }

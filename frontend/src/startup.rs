@@ -1,7 +1,5 @@
 //! Builds the web UI: the HTTP server with its security headers, static assets and pages.
 
-use std::time::Duration;
-
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -79,7 +77,6 @@ impl Application {
                 settings.session.idle_secs,
                 settings.secure_cookies(),
             ),
-            secure_cookies: settings.secure_cookies(),
             stop: stop.clone(),
         });
         let listener = platform::server::bind(&settings.server)?;
@@ -135,9 +132,4 @@ impl Application {
         self.handle().stop_on_signal();
         self.run().await
     }
-}
-
-/// How long the UI waits for a service: the settings' timeout, for tests that need it.
-pub fn timeout(settings: &Settings) -> Duration {
-    Duration::from_millis(settings.services.timeout_ms)
 }

@@ -142,6 +142,9 @@ impl FlagCache {
                 tokio::select! {
                     () = stop.cancelled() => return,
                     message = messages.next() => match message {
+                        // The message is the new version: a copy already that new (the replica
+                        // that made the change reloads before answering) reads nothing.
+                        Some(m) if m.get_payload::<u64>().is_ok_and(|v| v <= self.snapshot().version) => {}
                         Some(_) => {
                             if let Err(e) = self.refresh().await {
                                 tracing::warn!(error = %e, "flags not reloaded after a change; the version check retries");

@@ -125,14 +125,7 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, url: &str, token: Option<&str>, body: Option<&Value>) -> Response {
-        let mut req = self.client.request(method, url);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        req.send().await.expect("request sent")
+        platform::testing::send(&self.client, method, url, token, body).await
     }
 
     pub async fn get(&self, path: &str) -> Response {

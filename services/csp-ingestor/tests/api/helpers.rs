@@ -217,14 +217,7 @@ impl TestApp {
         body: Option<&Value>,
     ) -> reqwest::Response {
         let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.address) };
-        let mut request = self.client.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send().await.expect("request sent")
+        platform::testing::send(&self.client, method, &url, token, body).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {

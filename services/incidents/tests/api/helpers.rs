@@ -57,14 +57,7 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        req.send().await.expect("request sent")
+        platform::testing::send(&self.client, method, &self.url(path), token, body).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {

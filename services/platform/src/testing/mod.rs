@@ -128,6 +128,25 @@ pub fn unique_prefix(service: &str) -> String {
     format!("test-{}:{service}:", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
+/// Sends a request as the API tests do: with `token` as a bearer token and `body` as JSON, when
+/// given.
+pub async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> reqwest::Response {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.expect("request sent")
+}
+
 /// The body of a problem response, checking that it is `application/problem+json`.
 pub async fn problem(resp: reqwest::Response) -> serde_json::Value {
     let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();

@@ -241,7 +241,12 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// "2026-11-22 18:04 UTC".
-pub fn when(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+/// "2026-11-22 18:04 UTC" (templates call it by path; askama passes arguments by reference).
+pub fn when(ts: &i64) -> String {
+    chrono::DateTime::from_timestamp(*ts, 0).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+/// [`when`], or "never".
+pub fn when_opt(ts: &Option<i64>) -> String {
+    ts.as_ref().map_or_else(|| "never".into(), when)
 }

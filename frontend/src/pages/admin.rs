@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{Form, Query, field, form_session, refuse, signed_in};
 use crate::api::{CallError, Service, encode};
 use crate::session::Session;
-use crate::views::{ApiKey, Flag, User, when};
+use crate::views::{ApiKey, Flag, User};
 use crate::{AppState, Layout, after, page, section};
 
 #[derive(Template)]
@@ -32,16 +32,6 @@ pub struct KeysPage {
     pub keys: Vec<ApiKey>,
     pub unavailable: Option<String>,
     pub secret: Option<String>,
-}
-
-impl KeysPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
-
-    pub fn when_opt(&self, ts: &Option<i64>) -> String {
-        ts.map_or_else(|| "never".into(), when)
-    }
 }
 
 #[derive(Template)]

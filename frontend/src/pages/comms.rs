@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Form, Query, field, form_session, refuse, signed_in};
 use crate::api::{Service, encode};
-use crate::views::{Attempt, Banner, Webhook, when};
+use crate::views::{Attempt, Banner, Webhook};
 use crate::{AppState, Layout, after, page, section};
 
 #[derive(Template)]
@@ -29,10 +29,6 @@ pub struct CommsPage {
 }
 
 impl CommsPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
-
     pub fn log(&self, id: &str) -> Vec<Attempt> {
         self.deliveries.get(id).cloned().unwrap_or_default()
     }

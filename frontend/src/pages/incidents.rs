@@ -29,10 +29,6 @@ pub struct ListPage {
 }
 
 impl ListPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
-
     pub fn filter(&self, name: &str) -> String {
         self.filters.get(name).cloned().unwrap_or_default()
     }
@@ -66,10 +62,6 @@ pub struct IncidentPage {
 }
 
 impl IncidentPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
-
     pub fn user_name(&self, id: &str) -> String {
         self.users.iter().find(|u| u.id == id).map_or_else(|| id.to_string(), |u| u.name.clone())
     }
@@ -371,7 +363,7 @@ pub async fn live(req: HttpRequest, state: web::Data<AppState>, id: web::Path<St
                 Ok(entries) if entries.len() > seen => {
                     let mut out = String::new();
                     for entry in &entries[seen..] {
-                        let html = EntryFragment { entry, at: when(entry.ts) }.render().unwrap_or_default();
+                        let html = EntryFragment { entry, at: when(&entry.ts) }.render().unwrap_or_default();
                         out.push_str(&format!("event: entry\ndata: {}\n\n", html.replace('\n', "")));
                     }
                     return Some((Ok::<_, actix_web::Error>(web::Bytes::from(out)), (entries.len(), session, false)));

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Form, Query, field, form_session, refuse, signed_in};
 use crate::api::{Service, encode};
-use crate::views::{Graph, KnownProvider, Provider, ProviderEvent, when};
+use crate::views::{Graph, KnownProvider, Provider, ProviderEvent};
 use crate::{AppState, Features, Layout, after, page, section};
 
 #[derive(Template)]
@@ -20,16 +20,6 @@ pub struct ProvidersPage {
     pub catalogue: Vec<KnownProvider>,
     pub unavailable: Option<String>,
     pub features: Features,
-}
-
-impl ProvidersPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
-
-    pub fn when_opt(&self, ts: &Option<i64>) -> String {
-        ts.map_or_else(|| "never".into(), when)
-    }
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, query: Query) -> HttpResponse {

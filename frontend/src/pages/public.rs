@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{Form, Query, field};
 use crate::api::{CallError, Service};
 use crate::session::{back_to, random_token, same};
-use crate::views::{Announcement, Banner, PublicIncident, when};
+use crate::views::{Announcement, Banner, PublicIncident};
 use crate::{AppState, Layout, after, page};
 
 const SUBSCRIBE_CSRF: &str = "polystatus_subscribe_csrf";
@@ -24,12 +24,6 @@ pub struct StatusPage {
     pub unavailable: Option<String>,
     pub rss: String,
     pub atom: String,
-}
-
-impl StatusPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
 }
 
 /// `/`: the incidents for a signed-in user, the public status for everyone else.
@@ -82,12 +76,6 @@ pub struct PublicIncidentPage {
     pub layout: Layout,
     pub incident: PublicIncident,
     pub announcements: Vec<Announcement>,
-}
-
-impl PublicIncidentPage {
-    pub fn when(&self, ts: &i64) -> String {
-        when(*ts)
-    }
 }
 
 /// One incident on the public page, with every announcement about it, newest first.

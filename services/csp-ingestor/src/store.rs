@@ -45,6 +45,14 @@ end
 redis.call('DEL', KEYS[6])
 return 1";
 
+/// Saves a provider's polling state and next due time, unless the provider was deleted
+/// meanwhile: it must not come back as a due entry.
+const SAVE_STATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+return 1";
+
 /// Releases a lease only if this holder still has it.
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -91,6 +99,7 @@ pub struct RedisStore {
     delete_provider: Arc<redis::Script>,
     release: Arc<redis::Script>,
     sync_done: Arc<redis::Script>,
+    save_state: Arc<redis::Script>,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>> {
@@ -120,6 +129,7 @@ impl RedisStore {
             delete_provider: Arc::new(redis::Script::new(DELETE_PROVIDER)),
             release: Arc::new(redis::Script::new(RELEASE)),
             sync_done: Arc::new(redis::Script::new(SYNC_DONE)),
+            save_state: Arc::new(redis::Script::new(SAVE_STATE)),
         }
     }
 
@@ -203,21 +213,16 @@ impl RedisStore {
 
     /// Saves the state of a provider that still exists, and when it is next due.
     pub async fn save_state(&self, name: &str, state: &PollState, next_due_ms: i64) -> Result<()> {
-        let _: () = redis::pipe()
-            .atomic()
-            .set(self.keys.state(name), serde_json::to_string(state)?)
-            .zadd(self.keys.due(), name, next_due_ms)
-            .ignore()
-            .query_async(&mut self.conn.clone())
+        let _: i64 = self
+            .save_state
+            .key(self.keys.provider(name))
+            .key(self.keys.state(name))
+            .key(self.keys.due())
+            .arg(serde_json::to_string(state)?)
+            .arg(next_due_ms)
+            .arg(name)
+            .invoke_async(&mut self.conn.clone())
             .await?;
-        // A provider deleted meanwhile must not come back as a due entry.
-        if !self.conn.clone().exists::<_, bool>(self.keys.provider(name)).await? {
-            let _: () = redis::pipe()
-                .del(self.keys.state(name))
-                .zrem(self.keys.due(), name)
-                .query_async(&mut self.conn.clone())
-                .await?;
-        }
         Ok(())
     }
 

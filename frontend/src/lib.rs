@@ -71,10 +71,6 @@ impl PublicData {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// UI features gated by feature flags (a missing flag, or the flag service down, leaves a
 /// feature on).
 #[derive(Debug, Clone)]

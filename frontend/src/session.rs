@@ -74,7 +74,7 @@ impl Sessions {
     }
 
     fn key(&self, id: &str) -> String {
-        format!("{}{}", self.prefix, crate::hex(&Sha256::digest(id.as_bytes())))
+        format!("{}{}", self.prefix, platform::hex(&Sha256::digest(id.as_bytes())))
     }
 
     /// Whether Redis answers.

@@ -34,7 +34,7 @@ impl Doc {
 
     pub fn new(body: Vec<u8>, content_type: &'static str) -> Self {
         let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
+        let etag = format!("\"{}\"", platform::hex(&digest[..12]));
         Self { body: Bytes::from(body), etag, content_type }
     }
 }

@@ -20,7 +20,7 @@ pub struct Documents {
 /// A 12-character id like Statuspage's, stable for a given name.
 fn short_id(kind: &str, name: &str) -> String {
     let digest = Sha256::digest(format!("{kind}:{name}").as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    platform::hex(&digest[..6])
 }
 
 /// Statuspage impact of a severity.

@@ -178,7 +178,7 @@ impl StoredEvent {
     /// `{provider}.{hash of the provider's id}`: stable, and safe in a URL.
     pub fn id_for(provider: &str, external_id: &str) -> String {
         let digest = Sha256::digest(external_id.as_bytes());
-        format!("{provider}.{}", hex(&digest[..6]))
+        format!("{provider}.{}", platform::hex(&digest[..6]))
     }
 
     pub fn is_active(&self) -> bool {
@@ -220,11 +220,7 @@ impl StoredEvent {
 /// The hash of an event's content.
 pub fn fingerprint(event: &ProviderEvent) -> String {
     let bytes = serde_json::to_vec(event).unwrap_or_default();
-    hex(&Sha256::digest(&bytes)[..12])
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    platform::hex(&Sha256::digest(&bytes)[..12])
 }
 
 /// An internal service and the providers (and their components) it runs on.

@@ -22,3 +22,21 @@ pub mod telemetry;
 pub mod testing;
 
 pub use error::{ApiError, FieldError, Fields};
+
+/// Lower-case hexadecimal of `bytes` (digests in keys, ETags and ids).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(super::hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
+        assert_eq!(super::hex(&[]), "");
+    }
+}

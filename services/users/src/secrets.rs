@@ -17,7 +17,7 @@ pub fn random_token(bytes: usize) -> String {
 
 /// Hex SHA-256, as stored in place of a token.
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    platform::hex(&Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// The subscriber id for an address and a scope (`all` or an incident id).
 pub fn subscriber_id(email: &str, scope: &str) -> String {
-    Sha256::digest(format!("{email}|{scope}").as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+    platform::hex(&Sha256::digest(format!("{email}|{scope}").as_bytes())[..12])
 }
 
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    platform::hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl RedisStore {

@@ -99,7 +99,7 @@ fn random_token() -> String {
     // A failing system RNG must not hand out guessable links.
     #[allow(clippy::expect_used)]
     SystemRandom::new().fill(&mut bytes).expect("the system random number generator failed");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    platform::hex(&bytes)
 }
 
 async fn by_token(state: &AppState, token: &str) -> Result<Subscriber, ApiError> {

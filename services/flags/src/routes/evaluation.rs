@@ -32,7 +32,7 @@ pub struct UserFlag<'a> {
 /// `"<version>-<hash of the request>"`: the same question about the same flags has the same tag.
 fn etag_for(version: u64, request: &[u8]) -> String {
     let digest = Sha256::digest(request);
-    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = platform::hex(&digest[..8]);
     format!("\"{version}-{hash}\"")
 }
 

@@ -43,15 +43,6 @@ pub enum CallError {
     Refused { status: u16, detail: String },
 }
 
-impl CallError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            CallError::Refused { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,

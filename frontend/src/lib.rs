@@ -142,10 +142,6 @@ impl Layout {
     pub fn is_sre(&self) -> bool {
         self.user.as_ref().is_some_and(SessionUser::is_sre)
     }
-
-    pub fn is_admin(&self) -> bool {
-        self.user.as_ref().is_some_and(SessionUser::is_admin)
-    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

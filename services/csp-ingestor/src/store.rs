@@ -133,10 +133,6 @@ impl RedisStore {
         }
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
     // Providers.
 
     /// Writes `provider`; `false` when `expect` does not hold. `due_ms` schedules a new provider.

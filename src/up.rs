@@ -48,6 +48,9 @@ async fn serve(redis_url: &str, embedded_redis: bool, data_dir: &Path) -> anyhow
     }
     comms_settings.auth.jwks_url = format!("{users_url}/.well-known/jwks.json");
     comms_settings.incidents.base_url = format!("http://127.0.0.1:{}", incidents.port());
+    comms_settings.chatops.users_url = users_url.clone();
+    comms_settings.chatops.token.token_url = format!("{users_url}/api/v1/auth/token");
+    comms_settings.chatops.token.api_key = secrecy::SecretString::from(service_key.clone());
     let comms = comms::startup::Application::build(comms_settings).await?;
 
     let mut csp_settings = csp_ingestor::settings::Settings::load()?;

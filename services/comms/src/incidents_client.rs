@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use platform::ApiError;
-use platform::auth::Principal;
 
 use crate::domain::KnownIncident;
 use crate::settings::IncidentsSettings;
@@ -21,8 +20,8 @@ impl IncidentsClient {
     }
 
     /// The incident, `None` when the incidents service does not know it; 503 when it cannot say.
-    pub async fn fetch(&self, caller: &Principal, id: &str) -> Result<Option<KnownIncident>, ApiError> {
-        let request = self.client.get(format!("{}/api/v1/incidents/{id}", self.base_url)).bearer_auth(&caller.token);
+    pub async fn fetch(&self, token: &str, id: &str) -> Result<Option<KnownIncident>, ApiError> {
+        let request = self.client.get(format!("{}/api/v1/incidents/{id}", self.base_url)).bearer_auth(token);
         let response = platform::http_client::forward_request_id(request)
             .send()
             .await

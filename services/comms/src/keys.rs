@@ -100,4 +100,59 @@ impl Keys {
     pub fn banner(&self) -> String {
         format!("{}:banner", self.base)
     }
+
+    /// JSON [`crate::chatops::config::SlackConfig`].
+    pub fn slack_config(&self) -> String {
+        format!("{}:chatops:slack", self.base)
+    }
+
+    /// JSON [`crate::chatops::config::SlackLink`] of a Slack user id.
+    pub fn slack_link(&self, slack_user: &str) -> String {
+        format!("{}:chatops:link:{slack_user}", self.base)
+    }
+
+    /// Sorted set of linked Slack user ids by when they were linked.
+    pub fn slack_links(&self) -> String {
+        format!("{}:chatops:links", self.base)
+    }
+
+    /// A Slack user's email as Slack said it, cached for an hour.
+    pub fn slack_email(&self, slack_user: &str) -> String {
+        format!("{}:chatops:email:{slack_user}", self.base)
+    }
+
+    /// Marks a delivery (a Slack event id, a trigger id, a CI delivery id) as taken (a day).
+    pub fn chatops_seen(&self, scope: &str, id: &str) -> String {
+        format!("{}:chatops:seen:{scope}:{id}", self.base)
+    }
+
+    /// JSON [`crate::chatops::config::Thread`]: where an incident's timeline is posted.
+    pub fn slack_thread(&self, incident: &str) -> String {
+        format!("{}:chatops:thread:{incident}", self.base)
+    }
+
+    /// JSON [`crate::chatops::posts::Post`] waiting to be sent to Slack.
+    pub fn slack_post(&self, id: &str) -> String {
+        format!("{}:chatops:post:{id}", self.base)
+    }
+
+    /// Sorted set of Slack post ids by when they are due (epoch milliseconds).
+    pub fn slack_posts_due(&self) -> String {
+        format!("{}:chatops:posts-due", self.base)
+    }
+
+    /// JSON [`crate::chatops::config::CiSource`].
+    pub fn ci_source(&self, name: &str) -> String {
+        format!("{}:ci:source:{name}", self.base)
+    }
+
+    /// Sorted set of CI source names by creation time.
+    pub fn ci_sources(&self) -> String {
+        format!("{}:ci:sources", self.base)
+    }
+
+    /// Set while a CI pipeline (its dedup key) is failing.
+    pub fn ci_failing(&self, dedup_key: &str) -> String {
+        format!("{}:ci:failing:{dedup_key}", self.base)
+    }
 }

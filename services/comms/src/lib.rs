@@ -3,6 +3,7 @@
 //! services' events.
 #![forbid(unsafe_code)]
 
+pub mod chatops;
 pub mod domain;
 pub mod email;
 pub mod feeds;

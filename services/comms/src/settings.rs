@@ -17,6 +17,7 @@ pub struct Settings {
     pub webhooks: crate::webhooks::worker::WebhookSettings,
     pub email: crate::email::EmailSettings,
     pub notifications: NotificationSettings,
+    pub chatops: crate::chatops::ChatOpsSettings,
 }
 
 /// The SRE channel.
@@ -61,6 +62,9 @@ impl Settings {
             && secrecy::ExposeSecret::expose_secret(&settings.notifications.slack_webhook_url).is_empty()
         {
             return Err(SettingsError("notifications.slack_webhook_url: required when slack_enabled".into()));
+        }
+        if settings.chatops.poll_interval_ms == 0 || settings.chatops.timeout_ms == 0 {
+            return Err(SettingsError("chatops.poll_interval_ms and chatops.timeout_ms: must be at least 1".into()));
         }
         if settings.public.recent_days < 0 {
             return Err(SettingsError("public.recent_days: must not be negative".into()));

@@ -9,9 +9,14 @@ use platform::health::Readiness;
 use platform::metrics::Metrics;
 pub use platform::server::ServiceHandle;
 use platform::server::{self, Common};
+use platform::service_token::ServiceToken;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
+use crate::chatops::ChatOps;
+use crate::chatops::peers::Peers;
+use crate::chatops::posts::Poster;
+use crate::chatops::slack::SlackApi;
 use crate::email::compose::Composer;
 use crate::email::sender::MailSender;
 use crate::incidents_client::IncidentsClient;
@@ -32,6 +37,7 @@ pub struct Application {
     pages: PublicPages,
     dispatcher: Dispatcher,
     mail: MailSender,
+    poster: Poster,
     fanout_store: RedisStore,
     stop_workers: CancellationToken,
 }
@@ -60,6 +66,24 @@ impl Application {
         fanout_redis.response_timeout_ms = fanout_redis.response_timeout_ms.max(3000);
         let fanout_store =
             RedisStore::new(platform::redis::connect_lazy(&fanout_redis)?, Keys::new(&settings.redis.key_prefix));
+        let chatops_timeout = Duration::from_millis(settings.chatops.timeout_ms);
+        let slack = SlackApi::new(&settings.chatops.slack_api_url, chatops_timeout)?;
+        let chatops = ChatOps {
+            slack: slack.clone(),
+            peers: Peers::new(
+                &settings.incidents.base_url,
+                &settings.chatops.users_url,
+                ServiceToken::new(settings.chatops.token.clone())?,
+                chatops_timeout,
+            )?,
+            reply_budget: Duration::from_millis(settings.chatops.reply_budget_ms),
+        };
+        let poster = Poster::new(
+            store.clone(),
+            slack,
+            settings.chatops.retry_schedule_ms.clone(),
+            Duration::from_millis(settings.chatops.poll_interval_ms),
+        );
         let state = web::Data::new(AppState {
             store,
             incidents: IncidentsClient::new(&settings.incidents)?,
@@ -67,6 +91,7 @@ impl Application {
             network,
             composer,
             confirmation_interval_secs: settings.email.confirmation_interval_secs,
+            chatops,
         });
         let listener = server::bind(&settings.server)?;
         let port = listener.local_addr()?.port();
@@ -74,7 +99,7 @@ impl Application {
             cfg.app_data(state.clone());
             routes::configure(cfg);
         })?;
-        Ok(Self { port, server, pages, dispatcher, mail, fanout_store, stop_workers: CancellationToken::new() })
+        Ok(Self { port, server, pages, dispatcher, mail, poster, fanout_store, stop_workers: CancellationToken::new() })
     }
 
     pub fn port(&self) -> u16 {
@@ -92,6 +117,7 @@ impl Application {
             tokio::spawn(self.dispatcher.clone().run_fanout(self.fanout_store.clone(), self.stop_workers.clone())),
             tokio::spawn(self.dispatcher.clone().run_deliveries(self.stop_workers.clone())),
             tokio::spawn(self.mail.clone().run(self.stop_workers.clone())),
+            tokio::spawn(self.poster.clone().run(self.stop_workers.clone())),
         ];
         let served = self.server.await;
         self.stop_workers.cancel();

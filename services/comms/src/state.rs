@@ -12,6 +12,7 @@ pub struct AppState {
     pub network: crate::webhooks::network::NetworkPolicy,
     pub composer: crate::email::compose::Composer,
     pub confirmation_interval_secs: i64,
+    pub chatops: crate::chatops::ChatOps,
 }
 
 impl AppState {

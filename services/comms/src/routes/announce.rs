@@ -64,12 +64,25 @@ pub async fn announce(
     let (Some(id), Some(announced), true) = (id, announced, fields.0.is_empty()) else {
         return Err(ApiError::Validation(fields.0));
     };
-    let incident = match state.store.incident(&id).await? {
+    let announcement = publish(&state, &caller.token, &id, message, announced).await?;
+    Ok(HttpResponse::Created().json(announcement))
+}
+
+/// Publishes an announcement about incident `id` (asking the incidents service about it, with
+/// `token`, when comms has not heard of it yet).
+pub async fn publish(
+    state: &AppState,
+    token: &str,
+    id: &str,
+    message: String,
+    announced: AnnouncementState,
+) -> Result<Announcement, ApiError> {
+    let incident = match state.store.incident(id).await? {
         Some(known) => known,
         None => {
             let fetched = state
                 .incidents
-                .fetch(&caller, &id)
+                .fetch(token, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
             state.store.put_incident(&fetched).await?;
@@ -78,15 +91,15 @@ pub async fn announce(
     };
     let announcement = Announcement {
         id: uuid::Uuid::now_v7().to_string(),
-        incident_id: id.clone(),
+        incident_id: id.to_string(),
         ts: chrono::Utc::now().timestamp(),
         message,
         state: announced,
     };
     let data = json!({"announcement": announcement, "incident": incident});
-    let event = CloudEvent::new(EVENT_SOURCE, "announcement.published", id.as_str(), data);
+    let event = CloudEvent::new(EVENT_SOURCE, "announcement.published", id, data);
     state.store.announce(&announcement, &event).await?;
     state.refresh_pages().await;
     tracing::info!(incident = %id, state = announced.as_str(), "announcement published");
-    Ok(HttpResponse::Created().json(announcement))
+    Ok(announcement)
 }

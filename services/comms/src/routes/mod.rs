@@ -2,11 +2,14 @@
 
 mod announce;
 mod banner;
+mod chatops;
+mod ci;
 mod events;
 mod public;
 mod subscriptions;
 mod webhooks;
 
+pub use announce::{incident_id, publish};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -37,7 +40,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(webhooks::rotate_secret)
         .service(webhooks::list_deliveries)
         .service(webhooks::replay_delivery)
-        .service(webhooks::test_webhook);
+        .service(webhooks::test_webhook)
+        .service(chatops::get_slack)
+        .service(chatops::put_slack)
+        .service(chatops::list_links)
+        .service(chatops::put_link)
+        .service(chatops::delete_link)
+        .service(chatops::slash_command)
+        .service(chatops::slack_events)
+        .service(ci::list_sources)
+        .service(ci::get_source)
+        .service(ci::put_source)
+        .service(ci::delete_source)
+        .service(ci::receive);
 }
 
 #[derive(OpenApi)]
@@ -57,6 +72,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         (name = "events", description = "Events from the other services"),
         (name = "subscriptions", description = "Email subscriptions (double opt-in)"),
         (name = "webhooks", description = "Signed event deliveries to other systems (Standard Webhooks)"),
+        (name = "chatops", description = "Incidents from Slack: settings, user links, slash commands and events"),
+        (name = "ci", description = "CI/CD sources and their pipeline webhooks (GitHub, GitLab, generic)"),
     )
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@ use platform::events::CloudEvent;
 use serde_json::{Value, json};
 
 use super::endpoint::Kind;
+use crate::chatops::slack::escape;
 
 /// One line saying what happened, for chat messages.
 pub fn headline(event: &CloudEvent) -> String {
@@ -53,12 +54,11 @@ pub fn body(kind: Kind, event: &CloudEvent, link: Option<&str>) -> Value {
     match kind {
         Kind::Standard => json!({"type": event.event_type, "timestamp": event.time, "data": event.data}),
         Kind::Slack => {
-            let mut blocks = vec![
-                json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", escape_slack(&text))}}),
-            ];
+            let mut blocks =
+                vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", escape(&text))}})];
             let incident = &event.data["incident"];
             if incident.is_object() {
-                let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": format!("*{label}*\n{}", escape_slack(value))});
+                let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": format!("*{label}*\n{}", escape(value))});
                 let sev = incident["sev"].as_u64().map_or("?".to_string(), |s| format!("SEV{s}"));
                 let services: Vec<&str> = incident["services"]
                     .as_array()
@@ -86,11 +86,6 @@ pub fn body(kind: Kind, event: &CloudEvent, link: Option<&str>) -> Value {
             "potentialAction": link.map(|l| vec![json!({"@type": "OpenUri", "name": "Open", "targets": [{"os": "default", "uri": l}]})]).unwrap_or_default(),
         }),
     }
-}
-
-/// Slack mrkdwn treats `&`, `<` and `>` as control characters.
-fn escape_slack(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -140,6 +140,15 @@ impl Dispatcher {
                 for endpoint in endpoints.iter().filter(|e| e.wants(&event)) {
                     self.store.enqueue(&Self::delivery_for(endpoint, &event, raw.clone()), now_ms()).await?;
                 }
+                if let Some(incident) = event.subject.as_deref()
+                    && let Some(line) = crate::chatops::posts::thread_line(&event)
+                    && self.store.slack_thread(incident).await?.is_some()
+                {
+                    // The incident was declared in Slack: its timeline goes to that thread.
+                    let mut post = crate::chatops::posts::Post::new(format!("{}-thread", event.id), "", line);
+                    post.in_thread_of = Some(incident.to_string());
+                    self.store.enqueue_post(&post, now_ms()).await?;
+                }
                 if event.event_type == "announcement.published" {
                     let incident = event.data["announcement"]["incident_id"].as_str();
                     for subscriber in self.store.confirmed_subscribers(incident).await? {

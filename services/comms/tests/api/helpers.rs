@@ -64,6 +64,11 @@ pub async fn spawn_app_custom(relay: bool, customise: impl FnOnce(&mut Settings)
     s.redis.key_prefix = unique_prefix("comms");
     s.auth.jwks_url = users.jwks_url();
     s.incidents.base_url = incidents_address.clone();
+    s.chatops.users_url = users.address.clone();
+    s.chatops.token.token_url = format!("{}/api/v1/auth/token", users.address);
+    s.chatops.token.api_key = users.api_key("comms", "sre").await.into();
+    s.chatops.retry_schedule_ms = vec![50, 50, 50];
+    s.chatops.poll_interval_ms = 20;
     s.public.refresh_interval_ms = 50;
     // Test receivers listen on loopback; fast retries keep tests short.
     s.webhooks.allowed_networks = vec!["127.0.0.0/8".into()];

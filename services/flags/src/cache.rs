@@ -2,7 +2,7 @@
 //! fresh by a pub/sub subscription announcing each new version, and by a version check every
 //! `refresh_interval_ms` in case a message was missed (a reconnect, say).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -14,11 +14,54 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::Flag;
 use crate::store::{RedisStore, StoreError};
 
-/// Every flag at one version.
+/// Every flag at one version, with each flag's OFREP answers written out in advance.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub version: u64,
     pub flags: BTreeMap<String, Flag>,
+    /// For each flag (in `flags` order), each variation's OFREP success as JSON split around
+    /// its reason: `{"key":..,"value":..,"reason":"` and `","variant":..,"metadata":{..}}`.
+    /// A bulk answer is then copied together instead of serialised flag by flag.
+    pub prepared: Vec<Vec<Prepared>>,
+}
+
+#[derive(Debug)]
+pub struct Prepared {
+    pub variation: String,
+    pub head: String,
+    pub tail: String,
+}
+
+impl Snapshot {
+    pub fn new(version: u64, flags: BTreeMap<String, Flag>) -> Self {
+        let prepared = flags
+            .values()
+            .map(|flag| {
+                flag.variations
+                    .iter()
+                    .map(|variation| Prepared {
+                        variation: variation.clone(),
+                        head: format!(
+                            "{{\"key\":{},\"value\":{},\"reason\":\"",
+                            json(&flag.id),
+                            json(flag.value_ref(variation))
+                        ),
+                        tail: format!(
+                            "\",\"variant\":{},\"metadata\":{{\"version\":{}}}}}",
+                            json(variation),
+                            flag.version
+                        ),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { version, flags, prepared }
+    }
+}
+
+/// A value as JSON text (strings, numbers and JSON values always serialise).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
 /// A new version, and the flags it changed (added, edited or deleted).
@@ -64,7 +107,7 @@ impl FlagCache {
         let mut changed: Vec<String> =
             flags.iter().filter(|(id, f)| old.flags.get(*id) != Some(f)).map(|(id, _)| id.clone()).collect();
         changed.extend(old.flags.keys().filter(|id| !flags.contains_key(*id)).cloned());
-        let fresh = Arc::new(Snapshot { version, flags });
+        let fresh = Arc::new(Snapshot::new(version, flags));
         {
             let mut current = match self.current.write() {
                 Ok(c) => c,
@@ -159,25 +202,57 @@ impl FlagCache {
 }
 
 /// Recent bulk answers by ETag (flag version and request): an SDK polling with the same context
-/// gets the answer already serialised. Bounded: when full it starts over.
+/// gets the answer already serialised. Bounded in two generations: when the current one is full
+/// it becomes the previous one (still answered from) and the oldest is dropped, outside the lock.
 #[derive(Default)]
 pub struct Answers {
-    entries: std::sync::Mutex<std::collections::HashMap<String, actix_web::web::Bytes>>,
+    generations: std::sync::Mutex<[HashMap<String, actix_web::web::Bytes>; 2]>,
 }
 
-const MAX_ANSWERS: usize = 2000;
+/// Answers per generation.
+const GENERATION: usize = 1000;
 
 impl Answers {
     pub fn get(&self, tag: &str) -> Option<actix_web::web::Bytes> {
-        self.entries.lock().ok()?.get(tag).cloned()
+        let generations = self.generations.lock().ok()?;
+        generations[0].get(tag).or_else(|| generations[1].get(tag)).cloned()
     }
 
     pub fn put(&self, tag: String, answer: actix_web::web::Bytes) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ANSWERS {
-                entries.clear();
+        let dropped = match self.generations.lock() {
+            Ok(mut generations) => {
+                let dropped = (generations[0].len() >= GENERATION).then(|| {
+                    let current = std::mem::take(&mut generations[0]);
+                    std::mem::replace(&mut generations[1], current)
+                });
+                generations[0].insert(tag, answer);
+                dropped
             }
-            entries.insert(tag, answer);
+            Err(_) => None,
+        };
+        // Freeing a thousand answers is not done while others wait for the lock.
+        drop(dropped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_kept_for_two_generations() {
+        let answers = Answers::default();
+        let answer = |n: usize| actix_web::web::Bytes::from(n.to_string());
+        for n in 0..GENERATION {
+            answers.put(format!("t{n}"), answer(n));
         }
+        answers.put("next".into(), answer(0));
+        assert_eq!(answers.get("t0"), Some(answer(0)), "the previous generation still answers");
+        assert_eq!(answers.get("next"), Some(answer(0)));
+        for n in 0..GENERATION {
+            answers.put(format!("u{n}"), answer(n));
+        }
+        assert_eq!(answers.get("t0"), None, "two generations on, it is gone");
+        assert!(answers.get("u5").is_some());
     }
 }

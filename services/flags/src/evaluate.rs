@@ -26,6 +26,19 @@ pub enum Reason {
     Static,
 }
 
+impl Reason {
+    /// As serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Disabled => "DISABLED",
+            Reason::TargetingMatch => "TARGETING_MATCH",
+            Reason::Split => "SPLIT",
+            Reason::Default => "DEFAULT",
+            Reason::Static => "STATIC",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Evaluation<'a> {
     pub variation: &'a str,

@@ -40,6 +40,14 @@ pub fn spawn_noop(server_settings: &ServerSettings, redis: &RedisSettings) -> an
     };
     let noop = server::build(listener, &settings, Default::default(), common, |cfg| {
         cfg.route("/noop", web::get().to(|| async { HttpResponse::Ok().finish() }));
+        // The same request and answer sizes as a real handler, doing nothing else: what the
+        // transport alone costs.
+        cfg.route(
+            "/noop/sized/{bytes}",
+            web::post().to(|bytes: web::Path<usize>, _body: web::Bytes| async move {
+                HttpResponse::Ok().content_type("application/json").body(vec![b' '; (*bytes).min(1 << 20)])
+            }),
+        );
     })?;
     tokio::spawn(noop);
     Ok(url)
@@ -68,6 +76,35 @@ where
         p50: pick(0.50).unwrap_or_default(),
         p99: pick(0.99).unwrap_or_default(),
     }
+}
+
+/// A request shape to measure, by name.
+pub type Scenario = (String, Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>);
+
+/// Measures every scenario `rounds` times, taking turns (A B C, A B C, ...), and keeps each one's
+/// median round: a burst of noise from elsewhere on the machine then moves one round, not the
+/// ratios.
+pub async fn measure_rounds(
+    client: &reqwest::Client,
+    duration: Duration,
+    concurrency: usize,
+    rounds: usize,
+    scenarios: &[Scenario],
+) -> Vec<Outcome> {
+    let mut all: Vec<Vec<Outcome>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds.max(1) {
+        for ((name, request), outcomes) in scenarios.iter().zip(&mut all) {
+            let request = Arc::clone(request);
+            outcomes.push(measure(name, client, duration, concurrency, move |c, n| request(c, n)).await);
+        }
+    }
+    all.into_iter()
+        .filter_map(|mut outcomes| {
+            outcomes.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+            let middle = outcomes.len() / 2;
+            (middle < outcomes.len()).then(|| outcomes.swap_remove(middle))
+        })
+        .collect()
 }
 
 async fn run<F>(

@@ -122,7 +122,7 @@ pub struct Metadata {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfrepError {
     pub key: String,
-    /// FLAG_NOT_FOUND, TARGETING_KEY_MISSING, INVALID_CONTEXT, PARSE_ERROR or GENERAL.
+    /// FLAG_NOT_FOUND, TARGETING_KEY_MISSING, TYPE_MISMATCH, INVALID_CONTEXT, PARSE_ERROR or GENERAL.
     #[serde(rename = "errorCode")]
     pub error_code: &'static str,
     #[serde(rename = "errorDetails")]
@@ -200,14 +200,19 @@ fn json_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> 
     }
 }
 
-/// Evaluate one flag (OpenFeature Remote Evaluation Protocol).
+/// Evaluate one flag (OpenFeature Remote Evaluation Protocol). OFREP requests do not say which
+/// type the caller wants, so SDK providers check it themselves; a client that names it with
+/// `?type=` gets `TYPE_MISMATCH` from the server when the value is of another type.
 #[utoipa::path(
     tag = "ofrep",
-    params(("key" = String, Path, description = "Flag id")),
+    params(
+        ("key" = String, Path, description = "Flag id"),
+        ("type" = Option<String>, Query, description = "The type expected: boolean, string, number or object"),
+    ),
     request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\", \"role\": \"sre\"}}`"),
     responses(
         (status = 200, description = "Evaluated", body = OfrepResult),
-        (status = 400, description = "TARGETING_KEY_MISSING, INVALID_CONTEXT or PARSE_ERROR", body = OfrepError),
+        (status = 400, description = "TARGETING_KEY_MISSING, TYPE_MISMATCH, INVALID_CONTEXT or PARSE_ERROR; a problem naming `type` when it is not a type", body = OfrepError),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "FLAG_NOT_FOUND", body = OfrepError),
     ),
@@ -218,23 +223,46 @@ pub async fn ofrep_flag(
     _caller: Viewer,
     state: web::Data<AppState>,
     key: web::Path<String>,
+    query: web::Query<BTreeMap<String, String>>,
     body: web::Bytes,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
+    let expected = match query.get("type").map(|t| t.trim().to_ascii_lowercase()) {
+        None => None,
+        Some(t) if ["boolean", "string", "number", "object"].contains(&t.as_str()) => Some(t),
+        Some(_) => return Err(ApiError::validation("type", "must be one of boolean, string, number, object")),
+    };
     let context = match ofrep_context(&body) {
         Ok(c) => c,
         Err((code, details)) => {
-            return HttpResponse::BadRequest().json(OfrepError {
+            return Ok(HttpResponse::BadRequest().json(OfrepError {
                 key: key.clone(),
                 error_code: code,
                 error_details: details,
-            });
+            }));
         }
     };
     let snapshot = state.cache.snapshot();
-    match ofrep_one(&snapshot, &key, &context) {
-        Outcome::Ok(result) => json_response(actix_web::http::StatusCode::OK, &result),
+    Ok(match ofrep_one(&snapshot, &key, &context) {
+        Outcome::Ok(result) => match expected.filter(|t| t != json_type(result.value)) {
+            Some(wanted) => HttpResponse::BadRequest().json(OfrepError {
+                key: key.clone(),
+                error_code: "TYPE_MISMATCH",
+                error_details: format!("{key} is a {} flag, not {wanted}", json_type(result.value)),
+            }),
+            None => json_response(actix_web::http::StatusCode::OK, &result),
+        },
         Outcome::Err(e) if e.error_code == "FLAG_NOT_FOUND" => HttpResponse::NotFound().json(e),
         Outcome::Err(e) => HttpResponse::BadRequest().json(e),
+    })
+}
+
+/// A value's OpenFeature type: boolean, string, number or object (arrays and null included).
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "boolean",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        _ => "object",
     }
 }
 

@@ -110,6 +110,20 @@ async fn ofrep_single_evaluations_carry_typed_values_reasons_and_error_codes() {
     assert_eq!(garbage.json::<Value>().await.expect("json")["errorCode"], "PARSE_ERROR");
     let anonymous = app.call(Method::POST, &format!("{path}/banner-colour"), None, Some(&json!({}))).await;
     assert_eq!(anonymous.status(), 401);
+
+    // A client naming the type it wants is told when the flag's value is another one.
+    let context = json!({"context": {"targetingKey": "x"}});
+    let (status, number) = app.evaluate(&format!("{path}/max-items?type=number"), &context).await;
+    assert_eq!((status, number["value"].clone()), (200, json!(10)));
+    let (status, mismatch) = app.evaluate(&format!("{path}/max-items?type=boolean"), &context).await;
+    assert_eq!((status, mismatch["errorCode"].clone()), (400, json!("TYPE_MISMATCH")));
+    assert_eq!(mismatch["errorDetails"], "max-items is a number flag, not boolean");
+    let (status, _) = app.evaluate(&format!("{path}/public_status_enabled?type=Boolean"), &context).await;
+    assert_eq!(status, 200);
+    let unknown_type = app
+        .call(Method::POST, &format!("{path}/max-items?type=integer"), Some(&app.viewer.token), Some(&context))
+        .await;
+    assert_eq!(fields(&problem(unknown_type).await), ["type"]);
 }
 
 #[tokio::test]

@@ -191,3 +191,35 @@ impl Poster {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(kind: &str, entry: serde_json::Value) -> CloudEvent {
+        CloudEvent::new(
+            "/polystatus/incidents",
+            kind,
+            "INC-4F2A9C",
+            json!({"incident": {"id": "INC-4F2A9C"}, "entry": entry}),
+        )
+    }
+
+    #[test]
+    fn thread_lines_say_what_changed_and_who_changed_it() {
+        let changed = event(
+            "incident.status_changed",
+            json!({"type": "status", "message": "", "from": "open", "to": "mitigated", "actor": {"name": "Ann"}}),
+        );
+        assert_eq!(thread_line(&changed).as_deref(), Some(":arrows_counterclockwise: *Status* open → mitigated — Ann"));
+        let noted =
+            event("incident.timeline_added", json!({"type": "note", "message": "a <b> & c", "actor": {"name": "Bob"}}));
+        assert_eq!(thread_line(&noted).as_deref(), Some(":memo: a &lt;b&gt; &amp; c — Bob"));
+        assert_eq!(thread_line(&event("incident.created", json!({}))), None, "the thread's first message says it");
+        assert_eq!(thread_line(&event("incident.updated", json!({"message": " "}))), None);
+        let provider = CloudEvent::new("/polystatus/csp-ingestor", "csp.event.detected", "aws.1", json!({}));
+        assert_eq!(thread_line(&provider), None);
+    }
+}

@@ -90,6 +90,39 @@ pub struct ApiKey {
     pub last_used_at: Option<i64>,
 }
 
+/// The Slack app's settings, as comms shows them (secrets only as whether they are set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SlackSettings {
+    pub enabled: bool,
+    pub signing_secret_set: bool,
+    pub bot_token_set: bool,
+    pub channels: Vec<String>,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SlackLink {
+    pub slack_user: String,
+    pub email: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CiSource {
+    pub name: String,
+    pub kind: String,
+    pub webhook_path: String,
+    pub branches: Vec<String>,
+    pub raise_incidents: bool,
+    pub sev: u8,
+    pub slack_channel: Option<String>,
+    pub notify_failures: bool,
+    pub announce_deploys: bool,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct LastPublic {

@@ -1,5 +1,5 @@
 //! Administration: users and roles, API keys (the secret shown once), feature flags (toggle,
-//! and edit rules and rollouts as the flag's JSON definition).
+//! and edit rules and rollouts as the flag's JSON definition), and the Slack app and CI sources.
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{Form, Query, field, form_session, refuse, signed_in};
 use crate::api::{CallError, Service, encode};
 use crate::session::Session;
-use crate::views::{ApiKey, Flag, User};
+use crate::views::{ApiKey, CiSource, Flag, SlackLink, SlackSettings, User};
 use crate::{AppState, Layout, after, page, section};
 
 #[derive(Template)]
@@ -40,6 +40,18 @@ pub struct FlagsPage {
     pub layout: Layout,
     pub flags: Vec<(Flag, String)>,
     pub unavailable: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_integrations.html")]
+pub struct IntegrationsPage {
+    pub layout: Layout,
+    pub slack: Option<SlackSettings>,
+    pub links: Vec<SlackLink>,
+    pub sources: Vec<CiSource>,
+    pub unavailable: Option<String>,
+    /// A CI source's generated secret, shown once.
+    pub secret: Option<String>,
 }
 
 async fn admin(req: &HttpRequest, state: &AppState) -> Result<Session, HttpResponse> {
@@ -231,4 +243,115 @@ pub async fn flags_act(req: HttpRequest, state: web::Data<AppState>, form: Form)
         _ => Err(CallError::Refused { status: 400, detail: "Unknown action.".into() }),
     };
     after("/admin/flags", outcome)
+}
+
+async fn integrations_page(
+    state: &AppState,
+    session: &Session,
+    query: &HashMap<String, String>,
+    secret: Option<String>,
+) -> HttpResponse {
+    let token = Some(session.token.as_str());
+    let (slack, links, sources) = futures_util::join!(
+        state.api.get::<SlackSettings>(Service::Comms, "/api/v1/chatops/slack", token),
+        state.api.get::<Vec<SlackLink>>(Service::Comms, "/api/v1/chatops/slack/links", token),
+        state.api.get::<Vec<CiSource>>(Service::Comms, "/api/v1/ci/sources", token),
+    );
+    let (slack, unavailable) = section(slack);
+    let layout = Layout::new("Slack and CI", "admin", Some(session)).with_messages(query);
+    page(&IntegrationsPage {
+        layout,
+        slack,
+        links: links.unwrap_or_default(),
+        sources: sources.unwrap_or_default(),
+        unavailable,
+        secret,
+    })
+}
+
+pub async fn integrations(req: HttpRequest, state: web::Data<AppState>, query: Query) -> HttpResponse {
+    match admin(&req, &state).await {
+        Ok(session) => integrations_page(&state, &session, &query, None).await,
+        Err(r) => r,
+    }
+}
+
+/// Words separated by commas or spaces.
+fn words(raw: &str) -> Vec<&str> {
+    raw.split([',', ' ', '\n']).map(str::trim).filter(|w| !w.is_empty()).collect()
+}
+
+pub async fn integrations_act(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
+    let session = match form_session(&req, &state, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let token = Some(session.token.as_str());
+    let outcome = match field(&form, "action") {
+        "slack" => {
+            let mut body =
+                json!({"enabled": field(&form, "enabled") == "on", "channels": words(field(&form, "channels"))});
+            // Blank secrets keep the ones set before.
+            for secret in ["signing_secret", "bot_token"] {
+                if !field(&form, secret).trim().is_empty() {
+                    body[secret] = json!(field(&form, secret).trim());
+                }
+            }
+            if !field(&form, "command").trim().is_empty() {
+                body["command"] = json!(field(&form, "command").trim());
+            }
+            state
+                .api
+                .send(Method::PUT, Service::Comms, "/api/v1/chatops/slack", token, Some(&body))
+                .await
+                .map(|_| "Slack settings saved.".to_string())
+        }
+        "link" => {
+            let path = format!("/api/v1/chatops/slack/links/{}", encode(field(&form, "slack_user").trim()));
+            let body = json!({"email": field(&form, "email")});
+            state
+                .api
+                .send(Method::PUT, Service::Comms, &path, token, Some(&body))
+                .await
+                .map(|_| format!("{} linked.", field(&form, "slack_user").trim()))
+        }
+        "unlink" => {
+            let path = format!("/api/v1/chatops/slack/links/{}", encode(field(&form, "slack_user")));
+            state
+                .api
+                .send(Method::DELETE, Service::Comms, &path, token, None)
+                .await
+                .map(|_| "Link removed.".to_string())
+        }
+        "source" => {
+            let name = field(&form, "name").trim();
+            let sev: i64 = field(&form, "sev").trim().parse().unwrap_or(0);
+            let mut body = json!({
+                "kind": field(&form, "kind"), "branches": words(field(&form, "branches")), "sev": sev,
+                "slack_channel": field(&form, "slack_channel").trim(),
+            });
+            if !field(&form, "secret").trim().is_empty() {
+                body["secret"] = json!(field(&form, "secret").trim());
+            }
+            let path = format!("/api/v1/ci/sources/{}", encode(name));
+            match state.api.send(Method::PUT, Service::Comms, &path, token, Some(&body)).await {
+                Ok(saved) => {
+                    let query = HashMap::from([("notice".to_string(), format!("CI source {name} saved."))]);
+                    let secret = saved["secret"].as_str().map(str::to_string);
+                    return integrations_page(&state, &session, &query, secret).await;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "source-delete" => {
+            let path = format!("/api/v1/ci/sources/{}", encode(field(&form, "name")));
+            state
+                .api
+                .send(Method::DELETE, Service::Comms, &path, token, None)
+                .await
+                .map(|_| "CI source removed.".to_string())
+        }
+        _ => Err(CallError::Refused { status: 400, detail: "Unknown action.".into() }),
+    };
+    after("/admin/integrations", outcome)
 }

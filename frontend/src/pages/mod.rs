@@ -93,5 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/api-keys", web::get().to(admin::api_keys))
         .route("/admin/api-keys", web::post().to(admin::api_keys_act))
         .route("/admin/flags", web::get().to(admin::flags))
-        .route("/admin/flags", web::post().to(admin::flags_act));
+        .route("/admin/flags", web::post().to(admin::flags_act))
+        .route("/admin/integrations", web::get().to(admin::integrations))
+        .route("/admin/integrations", web::post().to(admin::integrations_act));
 }

@@ -52,6 +52,9 @@ pub async fn start_with(options: Options) -> Platform {
     (c.server.port, c.redis.url, c.redis.key_prefix) = (comms_port, redis.as_str().into(), unique_prefix("comms"));
     c.auth.jwks_url = jwks.clone();
     c.incidents.base_url = incidents.clone();
+    c.chatops.users_url = users.address.clone();
+    c.chatops.token.token_url = format!("{}/api/v1/auth/token", users.address);
+    c.chatops.token.api_key = key.clone().into();
     c.public.refresh_interval_ms = 50;
     c.email.outbox_dir = tempfile_dir();
     if let Some(smtp) = options.smtp_url {

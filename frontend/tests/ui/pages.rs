@@ -179,3 +179,90 @@ async fn feature_flags_gate_the_graph_and_the_postmortem_editor_and_admin_is_for
     let invalid = admin.post("/admin/flags", &[("csrf", &csrf), ("action", "save"), ("definition", "{not json")]).await;
     assert!(invalid.location.as_deref().is_some_and(|l| l.contains("error=")));
 }
+
+#[tokio::test]
+async fn admins_set_up_slack_people_and_ci_sources() {
+    let platform = start(false).await;
+    let admin = Browser::new(&platform.ui);
+    admin.sign_in(users::testing::ADMIN_EMAIL, users::testing::ADMIN_PASSWORD).await;
+    let page = admin.get("/admin/integrations").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("signing secret not set"), "{}", page.body);
+    let csrf = page.csrf();
+
+    let saved = admin
+        .post(
+            "/admin/integrations",
+            &[
+                ("csrf", &csrf),
+                ("action", "slack"),
+                ("enabled", "on"),
+                ("signing_secret", "8f742231b10e8888abcd99yyyzzz85a5"),
+                ("bot_token", "xoxb-ui-test"),
+                ("channels", "C0INCIDENTS, C0OPS"),
+            ],
+        )
+        .await;
+    assert!(saved.location.as_deref().is_some_and(|l| l.contains("notice=")), "{:?}", saved.location);
+    let page = admin.get("/admin/integrations").await;
+    assert!(page.body.contains("Taking commands") && page.body.contains("bot token set"), "{}", page.body);
+    assert!(page.body.contains("C0INCIDENTS, C0OPS"));
+    assert!(!page.body.contains("8f742231b10e"), "secrets are never shown back");
+    let refused = admin
+        .post(
+            "/admin/integrations",
+            &[("csrf", &csrf), ("action", "slack"), ("enabled", "on"), ("channels", "#general")],
+        )
+        .await;
+    assert!(
+        refused.location.as_deref().is_some_and(|l| l.contains("error=") && l.contains("channels")),
+        "{:?}",
+        refused.location
+    );
+
+    let linked = admin
+        .post(
+            "/admin/integrations",
+            &[("csrf", &csrf), ("action", "link"), ("slack_user", "U024BE7LH"), ("email", users::testing::ADMIN_EMAIL)],
+        )
+        .await;
+    assert!(linked.location.as_deref().is_some_and(|l| l.contains("notice=")), "{:?}", linked.location);
+    let ghost = admin
+        .post(
+            "/admin/integrations",
+            &[("csrf", &csrf), ("action", "link"), ("slack_user", "U0GHOST"), ("email", "ghost@example.com")],
+        )
+        .await;
+    assert!(ghost.location.as_deref().is_some_and(|l| l.contains("error=")), "{:?}", ghost.location);
+
+    // A new source without a secret: the generated one is shown on this page only.
+    let created = admin
+        .post(
+            "/admin/integrations",
+            &[
+                ("csrf", &csrf),
+                ("action", "source"),
+                ("name", "shop"),
+                ("kind", "github"),
+                ("branches", "main"),
+                ("sev", "2"),
+                ("slack_channel", "C0OPS"),
+            ],
+        )
+        .await;
+    assert!(created.body.contains("Shared secret (shown once)"), "{}", created.body);
+    let page = admin.get("/admin/integrations").await;
+    assert!(
+        page.body.contains("/api/v1/ci/hooks/shop") && page.body.contains("SEV2") && page.body.contains("U024BE7LH")
+    );
+    assert!(!page.body.contains("Shared secret (shown once)"));
+    let removed =
+        admin.post("/admin/integrations", &[("csrf", &csrf), ("action", "source-delete"), ("name", "shop")]).await;
+    assert!(removed.location.as_deref().is_some_and(|l| l.contains("notice=")), "{:?}", removed.location);
+    assert!(!admin.get("/admin/integrations").await.body.contains("/api/v1/ci/hooks/shop"));
+
+    let sre = platform.users.user("sre").await;
+    let browser = Browser::new(&platform.ui);
+    browser.sign_in(&sre.email, users::testing::PASSWORD).await;
+    assert_eq!(browser.get("/admin/integrations").await.status, 403);
+}

@@ -10,6 +10,7 @@ use super::config::CiSource;
 use super::posts::Post;
 use super::slack::escape;
 use crate::state::AppState;
+use crate::webhooks::worker::now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -483,11 +484,10 @@ pub async fn act(
                     "client_url": event.url,
                 }))
                 .await?;
-            state.store.mark_ci_failing(&key).await.map_err(|_| super::peers::PeerError::Unreachable("Redis"))?;
+            state.store.mark_ci_failing(&key).await?;
             handled.actions.push("incident_raised");
         } else {
-            recovered =
-                state.store.clear_ci_failing(&key).await.map_err(|_| super::peers::PeerError::Unreachable("Redis"))?;
+            recovered = state.store.clear_ci_failing(&key).await?;
             peers.alert(json!({"event_action": "resolve", "dedup_key": key})).await?;
             if recovered {
                 handled.actions.push("incident_resolved");
@@ -504,11 +504,7 @@ pub async fn act(
         };
         if let Some((text, action)) = message {
             let post = Post::new(format!("ci-{}-{delivery}", source.name), channel, text);
-            state
-                .store
-                .enqueue_post(&post, chrono::Utc::now().timestamp_millis())
-                .await
-                .map_err(|_| super::peers::PeerError::Unreachable("Redis"))?;
+            state.store.enqueue_post(&post, now_ms()).await?;
             handled.actions.push(action);
         }
     }

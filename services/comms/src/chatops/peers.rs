@@ -17,6 +17,12 @@ pub enum PeerError {
     Refused { status: u16, detail: String },
 }
 
+impl From<crate::store::StoreError> for PeerError {
+    fn from(_: crate::store::StoreError) -> Self {
+        PeerError::Unreachable("Redis")
+    }
+}
+
 /// An incident, as much as a chat message needs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IncidentRef {

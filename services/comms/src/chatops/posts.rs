@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::Thread;
 use super::slack::{SlackApi, SlackError, escape};
 use crate::store::RedisStore;
+use crate::webhooks::worker::{now_ms, retry_at_ms};
 
 /// A thread whose first message is still queued: its posts wait for it.
 pub const PENDING_TS: &str = "";
@@ -92,10 +93,6 @@ pub struct Poster {
     poll: Duration,
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 impl Poster {
     pub fn new(store: RedisStore, api: SlackApi, schedule: Vec<u64>, poll: Duration) -> Self {
         Self { store, api, schedule: Arc::new(schedule), poll }
@@ -171,10 +168,7 @@ impl Poster {
                 post.last_error = Some(e.to_string());
                 match e {
                     SlackError::Retryable { retry_after, .. } => {
-                        self.schedule.get(post.attempts as usize - 1).map(|planned| {
-                            let asked = retry_after.unwrap_or(0).saturating_mul(1000);
-                            now_ms() + (*planned).max(asked) as i64
-                        })
+                        retry_at_ms(&self.schedule, post.attempts, retry_after)
                     }
                     SlackError::Refused(_) => None,
                 }

@@ -10,6 +10,7 @@ use super::peers::{IncidentRef, PeerError, Person};
 use super::posts::{PENDING_TS, Post};
 use super::slack::escape;
 use crate::state::AppState;
+use crate::webhooks::worker::now_ms;
 
 /// A command's answer: shown to the whole channel, or only to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,28 +215,33 @@ async fn execute(
 /// Gives a new incident its Slack thread: the thread of the mention that declared it, or a new
 /// message in the channel (once the bot token can post it).
 async fn start_thread(state: &AppState, config: &SlackConfig, origin: &Origin, incident: &IncidentRef, by: &Person) {
-    let result = if let Some(ts) = &origin.thread_ts {
-        state.store.save_slack_thread(&incident.id, &Thread { channel: origin.channel.clone(), ts: ts.clone() }).await
-    } else if config.bot_token.is_empty() {
-        Ok(())
-    } else {
-        let pending = Thread { channel: origin.channel.clone(), ts: PENDING_TS.into() };
-        let mut post = Post::new(
-            format!("{}-thread", incident.id),
-            &origin.channel,
-            format!(
-                ":rotating_light: {} declared by {}. The timeline follows in this thread.",
-                line(incident),
-                escape(&by.name)
-            ),
-        );
-        post.starts_thread_of = Some(incident.id.clone());
-        match state.store.save_slack_thread(&incident.id, &pending).await {
-            Ok(()) => state.store.enqueue_post(&post, chrono::Utc::now().timestamp_millis()).await.map(|_| ()),
-            Err(e) => Err(e),
-        }
-    };
-    if let Err(e) = result {
+    if let Err(e) = record_thread(state, config, origin, incident, by).await {
         tracing::warn!(error = %e, incident = %incident.id, "the incident's Slack thread was not recorded");
     }
+}
+
+async fn record_thread(
+    state: &AppState,
+    config: &SlackConfig,
+    origin: &Origin,
+    incident: &IncidentRef,
+    by: &Person,
+) -> Result<(), crate::store::StoreError> {
+    let channel = origin.channel.clone();
+    if let Some(ts) = &origin.thread_ts {
+        return state.store.save_slack_thread(&incident.id, &Thread { channel, ts: ts.clone() }).await;
+    }
+    if config.bot_token.is_empty() {
+        return Ok(());
+    }
+    let text = format!(
+        ":rotating_light: {} declared by {}. The timeline follows in this thread.",
+        line(incident),
+        escape(&by.name)
+    );
+    let mut post = Post::new(format!("{}-thread", incident.id), &channel, text);
+    post.starts_thread_of = Some(incident.id.clone());
+    state.store.save_slack_thread(&incident.id, &Thread { channel, ts: PENDING_TS.into() }).await?;
+    state.store.enqueue_post(&post, now_ms()).await?;
+    Ok(())
 }

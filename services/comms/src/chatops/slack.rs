@@ -30,8 +30,7 @@ impl SlackApi {
     async fn answer(response: Result<reqwest::Response, reqwest::Error>) -> Result<Value, SlackError> {
         let response = response.map_err(|e| SlackError::Retryable { reason: e.to_string(), retry_after: None })?;
         let status = response.status().as_u16();
-        let retry_after =
-            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+        let retry_after = crate::webhooks::worker::retry_after_secs(response.headers());
         if status == 429 || status >= 500 {
             return Err(SlackError::Retryable { reason: format!("answered {status}"), retry_after });
         }

@@ -19,6 +19,7 @@ use crate::chatops::posts::Post;
 use crate::chatops::runner::{self, Origin, Reply};
 use crate::chatops::signing::verify_slack;
 use crate::state::AppState;
+use crate::webhooks::worker::{now, now_ms};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SlackSettingsUpdate {
@@ -43,10 +44,6 @@ pub struct LinkRequest {
     /// The PolyStatus user's email.
     #[schema(example = "ann@example.com")]
     pub email: String,
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// The Slack app's settings (secrets only as whether they are set).
@@ -379,7 +376,7 @@ pub async fn slack_events(
         if !reply.public {
             post.only_for = Some(origin.slack_user.clone());
         }
-        if let Err(e) = state.store.enqueue_post(&post, chrono::Utc::now().timestamp_millis()).await {
+        if let Err(e) = state.store.enqueue_post(&post, now_ms()).await {
             tracing::warn!(error = %e, "the answer to a Slack mention was not queued");
         }
     });

@@ -14,6 +14,7 @@ use crate::chatops::config::{CiKind, CiSource, CiSourceView, check_name, check_s
 use crate::chatops::peers::PeerError;
 use crate::chatops::signing::{verify_github, verify_token};
 use crate::state::AppState;
+use crate::webhooks::worker::now;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CiSourceUpdate {
@@ -40,10 +41,6 @@ pub struct CiSourceUpdate {
     pub notify_failures: Option<bool>,
     /// Announce every deploy to the channel (default true).
     pub announce_deploys: Option<bool>,
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 fn text_list(raw: Option<&Vec<String>>, field: &str, errors: &mut Vec<FieldError>) -> Vec<String> {

@@ -54,8 +54,21 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// A receiver's `Retry-After`, in seconds.
+pub fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+/// When to try again after attempt number `attempts` failed: the schedule's next delay, or
+/// longer when the receiver asked (`Retry-After`); `None` once the schedule is used up.
+pub fn retry_at_ms(schedule: &[u64], attempts: u32, retry_after_secs: Option<u64>) -> Option<i64> {
+    let planned = *schedule.get((attempts as usize).checked_sub(1)?)?;
+    let asked = retry_after_secs.map_or(0, |s| s.saturating_mul(1000));
+    Some(now_ms() + planned.max(asked) as i64)
 }
 
 impl Dispatcher {
@@ -229,11 +242,7 @@ impl Dispatcher {
         let (status_code, retry_after, excerpt, error) = match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let retry_after = retry_after_secs(response.headers());
                 let text = response.text().await.unwrap_or_default();
                 (Some(status), retry_after, Some(text.chars().take(500).collect::<String>()), None)
             }
@@ -244,12 +253,11 @@ impl Dispatcher {
             None => true,
             Some(s) => s >= 500 || s == 429 || s == 408,
         };
-        let schedule = &self.settings.retry_schedule_ms;
-        let retry_at = (!succeeded && retryable && (delivery.attempts as usize) <= schedule.len()).then(|| {
-            let planned = schedule[delivery.attempts as usize - 1];
-            let asked = retry_after.map_or(0, |s| s.saturating_mul(1000));
-            now_ms() + planned.max(asked) as i64
-        });
+        let retry_at = if !succeeded && retryable {
+            retry_at_ms(&self.settings.retry_schedule_ms, delivery.attempts, retry_after)
+        } else {
+            None
+        };
         delivery.state = match (succeeded, retry_at) {
             (true, _) => DeliveryState::Succeeded,
             (false, Some(_)) => DeliveryState::Pending,

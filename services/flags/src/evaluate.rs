@@ -288,6 +288,13 @@ mod tests {
     }
 
     #[test]
+    fn reasons_read_as_they_serialise() {
+        for reason in [Reason::Disabled, Reason::TargetingMatch, Reason::Split, Reason::Default, Reason::Static] {
+            assert_eq!(serde_json::to_value(reason).ok(), Some(serde_json::json!(reason.as_str())));
+        }
+    }
+
+    #[test]
     fn murmur3_matches_the_reference_implementation() {
         assert_eq!(murmur3_32(b"", 0), 0);
         assert_eq!(murmur3_32(b"", 1), 0x514e_28b7);

@@ -313,11 +313,13 @@ fn bulk_answer(snapshot: &Snapshot, context: &Context) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        let evaluated = evaluate(flag, context);
-        match evaluated.as_ref().ok().and_then(|e| prepared.iter().find(|p| p.variation == e.variation).zip(Some(e))) {
-            Some((p, e)) => {
+        let fast = evaluate(flag, context)
+            .ok()
+            .and_then(|e| Some((prepared.iter().find(|p| p.variation == e.variation)?, e.reason)));
+        match fast {
+            Some((p, reason)) => {
                 out.extend_from_slice(p.head.as_bytes());
-                out.extend_from_slice(e.reason.as_str().as_bytes());
+                out.extend_from_slice(reason.as_str().as_bytes());
                 out.extend_from_slice(p.tail.as_bytes());
             }
             // An error, or a variation not prepared: written the slow way.

@@ -15,7 +15,7 @@ use crate::helpers::{Options, start_with};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/csp/statuspage/github-summary-active-major-incident-2022-11-25.json"
+    "/../tests/fixtures/csp/statuspage/github-summary-active-major-incident-2022-11-25.json"
 );
 
 pub type Delivery = (actix_web::http::header::HeaderMap, Vec<u8>);

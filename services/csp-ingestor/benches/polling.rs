@@ -27,7 +27,7 @@ use platform::testing::load::env_number;
 use platform::testing::{TestRedis, unique_prefix};
 use tokio::sync::Semaphore;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/csp");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/csp");
 
 /// (fixture, provider type, format for the throughput table)
 const SERVED: &[(&str, ProviderType, &str)] = &[

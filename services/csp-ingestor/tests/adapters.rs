@@ -1,10 +1,10 @@
-//! The adapters against real recorded payloads (../shared/fixtures/csp, read byte for byte).
+//! The adapters against real recorded payloads (tests/fixtures/csp at the root, read byte for byte).
 
 use csp_ingestor::adapters::{gcp, statuspage};
 use csp_ingestor::event::{Impact, ParseError};
 
 fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/../../../shared/fixtures/csp/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = format!("{}/../../tests/fixtures/csp/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use users::testing::{SignedIn, TestUsers};
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/csp");
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/csp");
 
 pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))

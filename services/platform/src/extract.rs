@@ -80,11 +80,11 @@ pub fn parse_json<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T, ApiE
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::validation("body", "a JSON body is required"));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()))
     })?;
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+    integral_floats_to_integers(&mut value);
+    match serde_path_to_error::deserialize::<_, T>(&value) {
         Ok(parsed) => Ok(parsed),
         Err(err) => {
             let mut errors = schema_errors(&value, &T::schema());
@@ -93,6 +93,23 @@ pub fn parse_json<T: DeserializeOwned + ToSchema>(body: &[u8]) -> Result<T, ApiE
             }
             Err(ApiError::Validation(errors))
         }
+    }
+}
+
+/// JSON Schema counts `2.0` as the integer 2, and so does every client that writes numbers
+/// through a float: such numbers are made integers before typed parsing sees them.
+fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Within ±2^53 every integer is exact; beyond, 1e300 is no honest integer.
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
     }
 }
 
@@ -168,7 +185,44 @@ fn serde_error(err: &serde_path_to_error::Error<serde_json::Error>) -> FieldErro
         return FieldError::new(field, "is required");
     }
     let field = if path == "." { "body".to_string() } else { path };
-    FieldError::new(field, message)
+    FieldError::new(field, plain_message(&message))
+}
+
+/// serde's wording (``invalid type: floating point `2.5`, expected i64``) in the API's words.
+pub fn plain_message(serde: &str) -> String {
+    let expected = |rest: &str| -> String {
+        let wanted = rest.rsplit(", expected ").next().unwrap_or(rest).trim();
+        let words = match wanted {
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, 0 or more",
+            "f32" | "f64" => "a number",
+            "a boolean" => "true or false",
+            "a sequence" => "an array",
+            "a map" | "a JSON object" => "an object",
+            other if other.starts_with("struct ") || other.starts_with("a map") => "an object",
+            other if other.starts_with("a sequence") || other.starts_with("a tuple") => "an array",
+            other => return format!("must be {}", other.replace('`', "")),
+        };
+        format!("must be {words}")
+    };
+    if let Some(rest) = serde.strip_prefix("invalid type: ").or_else(|| serde.strip_prefix("invalid value: ")) {
+        return expected(rest);
+    }
+    if let Some(rest) = serde.strip_prefix("unknown variant `") {
+        let allowed = rest.split("expected ").nth(1).unwrap_or("").replace('`', "").replace("one of ", "");
+        return format!("must be one of {allowed}");
+    }
+    if let Some(rest) = serde.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        return format!("{name} is not a field here");
+    }
+    if serde.starts_with("invalid length") {
+        return expected(serde);
+    }
+    if serde.contains("out of range") {
+        return "is out of range".to_string();
+    }
+    serde.replace('`', "")
 }
 
 /// Turns actix's own query and path errors into problem documents.
@@ -176,7 +230,7 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest)
     let message = err.to_string();
     let message = message.strip_prefix("Query deserialize error: ").unwrap_or(&message);
     let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("query").to_string();
-    ApiError::validation(field, message.to_string()).into()
+    ApiError::validation(field, plain_message(message)).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
@@ -269,6 +323,23 @@ mod tests {
     fn a_good_body_parses() {
         let s = parse_json::<Sample>(br#"{"name":"a","email":"b","kind":"red"}"#).expect("parses");
         assert_eq!(s.name, "a");
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_and_messages_name_what_was_expected() {
+        let s = parse_json::<Sample>(br#"{"name":"a","email":"b","age":30.0}"#).expect("2.0 is an integer");
+        assert_eq!(s.age, Some(30));
+        match parse_json::<Sample>(br#"{"name":"a","email":"b","age":30.5}"#) {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(errors[0].field, "age");
+                assert!(!errors[0].message.contains("floating point"), "{:?}", errors[0]);
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(plain_message("invalid type: floating point `20893.5`, expected i64"), "must be an integer");
+        assert_eq!(plain_message("invalid value: integer `-1`, expected u32"), "must be a whole number, 0 or more");
+        assert_eq!(plain_message("invalid type: string \"x\", expected a sequence"), "must be an array");
+        assert_eq!(plain_message("unknown variant `x`, expected one of `a`, `b`"), "must be one of a, b");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub struct ConditionInput {
     /// semver_gt, semver_gte, semver_lt, semver_lte.
     #[schema(example = "eq")]
     pub op: String,
-    #[schema(value_type = Object, example = "manager")]
+    #[schema(value_type = Value, example = "manager")]
     pub value: Value,
 }
 
@@ -50,7 +50,7 @@ pub struct FlagDefinition {
     #[schema(example = json!(["on", "off"]))]
     pub variations: Option<Vec<String>>,
     /// Typed value per variation: bool (boolean flags), string, number or JSON.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<BTreeMap<String, Value>>)]
     pub values: Option<BTreeMap<String, Value>>,
     pub off_variation: Option<String>,
     pub fallthrough: Option<Serve>,

@@ -48,7 +48,7 @@ pub struct Condition {
     pub attr: String,
     pub op: Op,
     /// A string (a list for in / not_in, also comma-separated), or a number.
-    #[schema(value_type = Object, example = "manager")]
+    #[schema(value_type = Value, example = "manager")]
     pub value: Value,
 }
 
@@ -95,7 +95,7 @@ pub struct Flag {
     #[schema(example = json!(["on", "off"]))]
     pub variations: Vec<String>,
     /// The typed value of each variation (bool, string, number or JSON).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub values: BTreeMap<String, Value>,
     /// Served while the flag is off.
     pub off_variation: String,

@@ -42,7 +42,7 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Evaluation<'a> {
     pub variation: &'a str,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: &'a Value,
     pub reason: Reason,
     /// The flag is off.

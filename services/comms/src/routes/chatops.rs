@@ -244,11 +244,35 @@ fn slack_answer(reply: &Reply) -> HttpResponse {
     HttpResponse::Ok().json(reply.to_slack())
 }
 
+/// The fields of a slash command that PolyStatus reads, as Slack posts them
+/// (`application/x-www-form-urlencoded`); Slack sends more, which are ignored.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SlashCommandForm {
+    /// The Slack user who typed the command.
+    #[schema(example = "U024BE7LH", min_length = 1)]
+    user_id: String,
+    #[schema(example = "C2147483705", min_length = 1)]
+    channel_id: String,
+    /// The command as configured, e.g. `/incident`.
+    #[schema(example = "/incident")]
+    command: Option<String>,
+    /// What follows the command: `declare checkout down sev 1`, `status`, `help`...
+    #[schema(example = "declare checkout is down sev 1")]
+    text: Option<String>,
+    /// Where a late answer goes, valid 30 minutes.
+    response_url: Option<String>,
+    /// Unique per invocation; a repeated one is acknowledged and not run again.
+    trigger_id: Option<String>,
+    team_id: Option<String>,
+    user_name: Option<String>,
+}
+
 /// Slack's slash command (`/incident ...`). Answers within Slack's 3 seconds; slower work is
 /// answered afterwards through the command's `response_url`.
 #[utoipa::path(
     tag = "chatops",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Slack's slash command payload"),
+    request_body(content = SlashCommandForm, content_type = "application/x-www-form-urlencoded", description = "Slack's slash command payload, signed with `X-Slack-Signature`"),
     responses(
         (status = 200, description = "The answer, in Slack's message format"),
         (status = 400, description = "A Slack field is missing", body = Problem, content_type = "application/problem+json"),

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(subscriptions::subscribe)
         .service(subscriptions::confirm)
         .service(subscriptions::unsubscribe)
+        .service(subscriptions::unsubscribe_one_click)
         .service(subscriptions::subscriber_count)
         .service(webhooks::create_webhook)
         .service(webhooks::list_webhooks)

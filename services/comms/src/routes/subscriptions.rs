@@ -1,7 +1,7 @@
 //! Email subscriptions with double opt-in: subscribe (the reference contract), confirm,
 //! unsubscribe (one click, RFC 8058).
 
-use actix_web::{HttpResponse, get, post, route, web};
+use actix_web::{HttpResponse, get, post, web};
 use platform::ApiError;
 use platform::email::Email;
 use platform::error::Problem;
@@ -33,6 +33,7 @@ pub struct SubscriptionStatus {
 #[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// From the link in the mail.
+    #[param(min_length = 1, max_length = 128)]
     pub token: String,
 }
 
@@ -129,7 +130,7 @@ pub async fn confirm(state: web::Data<AppState>, query: web::Query<TokenQuery>) 
     Ok(HttpResponse::Ok().json(SubscriptionStatus { status: SubscriptionState::Confirmed }))
 }
 
-/// Unsubscribe: the link in every mail, and the one-click `List-Unsubscribe-Post` target.
+/// Unsubscribe: the link in every mail.
 #[utoipa::path(
     tag = "subscriptions",
     params(TokenQuery),
@@ -138,9 +139,31 @@ pub async fn confirm(state: web::Data<AppState>, query: web::Query<TokenQuery>) 
         (status = 404, description = "Unknown link", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[route("/api/v1/subscriptions/unsubscribe", method = "GET", method = "POST")]
+#[get("/api/v1/subscriptions/unsubscribe")]
 pub async fn unsubscribe(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
-    let mut subscriber = by_token(&state, &query.token).await?;
+    unsubscribe_by_token(&state, &query.token).await
+}
+
+/// Unsubscribe in one click: the `List-Unsubscribe-Post` target (RFC 8058) that mail clients
+/// call for the reader.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "Unsubscribed (also when already)", body = SubscriptionStatus),
+        (status = 404, description = "Unknown link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/subscriptions/unsubscribe")]
+pub async fn unsubscribe_one_click(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, ApiError> {
+    unsubscribe_by_token(&state, &query.token).await
+}
+
+async fn unsubscribe_by_token(state: &AppState, token: &str) -> Result<HttpResponse, ApiError> {
+    let mut subscriber = by_token(state, token).await?;
     if subscriber.state != SubscriptionState::Unsubscribed {
         subscriber.state = SubscriptionState::Unsubscribed;
         state.store.save_subscriber(&subscriber).await?;

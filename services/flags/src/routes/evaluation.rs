@@ -24,7 +24,7 @@ pub struct UserFlag<'a> {
     #[schema(example = "on")]
     pub variation: &'a str,
     pub off: bool,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: &'a Value,
     pub reason: crate::evaluate::Reason,
 }
@@ -104,7 +104,7 @@ pub async fn user_flags(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfrepResult<'a> {
     pub key: &'a str,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: &'a Value,
     /// STATIC, TARGETING_MATCH, SPLIT, DISABLED or DEFAULT.
     pub reason: crate::evaluate::Reason,
@@ -129,17 +129,28 @@ pub struct OfrepError {
     pub error_details: String,
 }
 
-#[derive(Debug, Serialize)]
+/// One flag of a bulk answer: its result, or why it has none.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
-enum Outcome<'a> {
+pub enum Outcome<'a> {
     Ok(OfrepResult<'a>),
     Err(OfrepError),
+}
+
+/// A bulk request refused as a whole: OFREP names no flag here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfrepBulkError {
+    /// INVALID_CONTEXT or PARSE_ERROR.
+    #[serde(rename = "errorCode")]
+    pub error_code: &'static str,
+    #[serde(rename = "errorDetails")]
+    pub error_details: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfrepBulk {
     /// One result or error per flag.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Outcome>)]
     pub flags: Vec<Value>,
 }
 
@@ -212,7 +223,10 @@ fn json_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> 
     request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\", \"role\": \"sre\"}}`"),
     responses(
         (status = 200, description = "Evaluated", body = OfrepResult),
-        (status = 400, description = "TARGETING_KEY_MISSING, TYPE_MISMATCH, INVALID_CONTEXT or PARSE_ERROR; a problem naming `type` when it is not a type", body = OfrepError),
+        (status = 400, description = "TARGETING_KEY_MISSING, TYPE_MISMATCH, INVALID_CONTEXT or PARSE_ERROR; a problem naming `type` when it is not a type", content(
+            (OfrepError = "application/json"),
+            (Problem = "application/problem+json"),
+        )),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "FLAG_NOT_FOUND", body = OfrepError),
     ),
@@ -273,7 +287,7 @@ fn json_type(value: &Value) -> &'static str {
     responses(
         (status = 200, description = "Every flag, each a result or an error", body = OfrepBulk),
         (status = 304, description = "Unchanged since the ETag sent"),
-        (status = 400, description = "INVALID_CONTEXT or PARSE_ERROR", body = OfrepError),
+        (status = 400, description = "INVALID_CONTEXT or PARSE_ERROR", body = OfrepBulkError),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -297,7 +311,7 @@ pub async fn ofrep_bulk(
     let context = match ofrep_context(&body) {
         Ok(c) => c,
         Err((code, details)) => {
-            return HttpResponse::BadRequest().json(json!({"errorCode": code, "errorDetails": details}));
+            return HttpResponse::BadRequest().json(OfrepBulkError { error_code: code, error_details: details });
         }
     };
     let bytes = web::Bytes::from(bulk_answer(&snapshot, &context));

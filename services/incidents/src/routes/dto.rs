@@ -7,7 +7,7 @@ use platform::extract::etag;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{Incident, IncidentId, ProviderEventLink, Source, Status};
+use crate::domain::{Incident, IncidentId, Postmortem, ProviderEventLink, Source, Status, TimelineEntry};
 
 /// An incident: the reference fields (`id`, `title`, `sev`, `services`, `summary`, `status`,
 /// `started_at`, `commander`) and what PolyStatus tracks besides.
@@ -40,8 +40,14 @@ pub struct IncidentView {
     /// User ids following it.
     pub followers: Vec<String>,
     pub provider_events: Vec<ProviderEventLink>,
-    /// `none`, `draft` or `published`.
-    pub postmortem: &'static str,
+    /// `none`, `draft` or `published`; with `?expand=postmortem`, the postmortem itself (null
+    /// when there is none yet).
+    #[schema(schema_with = postmortem_field)]
+    pub postmortem: PostmortemField,
+    /// Only with `?expand=timeline`: the whole timeline, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub timeline: Option<Vec<TimelineEntry>>,
     /// Changes with every write; also the ETag.
     pub version: u64,
 }
@@ -65,14 +71,34 @@ impl From<&Incident> for IncidentView {
             resolved_at: i.resolved_at,
             followers: i.followers.iter().cloned().collect(),
             provider_events: i.provider_events.clone(),
-            postmortem: match &i.postmortem {
+            postmortem: PostmortemField::State(match &i.postmortem {
                 None => "none",
                 Some(p) if p.published_at.is_some() => "published",
                 Some(_) => "draft",
-            },
+            }),
+            timeline: None,
             version: i.version,
         }
     }
+}
+
+/// An incident's `postmortem`: its state, or with `?expand=postmortem` the document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum PostmortemField {
+    State(&'static str),
+    Expanded(Option<Box<Postmortem>>),
+}
+
+fn postmortem_field() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let state = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["none", "draft", "published"]));
+    OneOfBuilder::new()
+        .item(state)
+        .item(utoipa::openapi::Ref::from_schema_name("Postmortem"))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
 }
 
 /// A response for one incident, with its ETag.

@@ -10,7 +10,7 @@ use platform::{ApiError, Fields};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::dto::{IncidentView, incident_id, with_etag};
+use super::dto::{IncidentView, PostmortemField, incident_id, with_etag};
 use crate::changes::{Effect, actor, modify, record};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Source, Status, clean_services, clean_text};
 use crate::state::{AppState, now};
@@ -225,10 +225,24 @@ pub async fn list_incidents(
     Ok(response.json(incidents.iter().map(IncidentView::from).collect::<Vec<_>>()))
 }
 
-/// Get one incident.
+/// `?expand=timeline,postmortem`: what to read along with the incident.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetQuery {
+    /// A comma-separated list of `timeline` and `postmortem`: the timeline (oldest first) is
+    /// added as `timeline`, and `postmortem` becomes the postmortem itself (null when none yet).
+    #[param(pattern = r"^(timeline|postmortem)(,(timeline|postmortem))*$", example = "timeline,postmortem")]
+    pub expand: Option<String>,
+}
+
+/// The most timeline entries an expanded incident carries; longer timelines are read in pages
+/// from `/timeline`.
+const EXPANDED_TIMELINE: usize = 1000;
+
+/// Get one incident, optionally with its timeline and postmortem.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id, e.g. INC-4F2A9C")),
+    params(("id" = String, Path, description = "Incident id, e.g. INC-4F2A9C"), GetQuery),
     responses(
         (status = 200, description = "The incident; ETag carries its version", body = IncidentView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -241,10 +255,26 @@ pub async fn get_incident(
     Viewer(_caller): Viewer,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    query: web::Query<GetQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let (mut timeline, mut postmortem) = (false, false);
+    for part in query.expand.iter().flat_map(|e| e.split(',')).map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "timeline" => timeline = true,
+            "postmortem" => postmortem = true,
+            other => return Err(ApiError::validation("expand", format!("{other} cannot be expanded: use timeline, postmortem"))),
+        }
+    }
     let id = incident_id(&id)?;
     let incident = state.store.incident(&id).await?.ok_or_else(|| crate::changes::not_found(&id))?;
-    Ok(with_etag(StatusCode::OK, &incident).json(IncidentView::from(&incident)))
+    let mut view = IncidentView::from(&incident);
+    if timeline {
+        view.timeline = Some(state.store.timeline(&id, None, EXPANDED_TIMELINE).await?.0);
+    }
+    if postmortem {
+        view.postmortem = PostmortemField::Expanded(incident.postmortem.clone().map(Box::new));
+    }
+    Ok(with_etag(StatusCode::OK, &incident).json(view))
 }
 
 /// Edit title, summary, severity or services. Each change is written to the timeline.

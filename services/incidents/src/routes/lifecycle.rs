@@ -17,9 +17,16 @@ use crate::state::{AppState, now};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignRequest {
-    /// A user id; null to unassign.
-    #[schema(example = "f6c74e13-8b4a-4b63-bf58-1c59a0c21840")]
-    pub commander: Option<String>,
+    /// A user id; an explicit null unassigns. Required: a body without it (or with the name
+    /// misspelt) is refused rather than read as "unassign".
+    #[serde(default, deserialize_with = "present")]
+    #[schema(required = true, value_type = Option<String>, example = "f6c74e13-8b4a-4b63-bf58-1c59a0c21840")]
+    pub commander: Option<Option<String>>,
+}
+
+/// Tells a field given as null (`Some(None)`) from a field left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(de).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,7 +72,10 @@ pub async fn assign_incident(
     Json(body): Json<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = incident_id(&id)?;
-    let commander = body.commander.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+    let Some(commander) = body.commander else {
+        return Err(ApiError::validation("commander", "is required: a user id, or null to unassign"));
+    };
+    let commander = commander.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
     if let Some(c) = &commander
         && !state.users.exists(&caller, c).await?
     {

@@ -83,3 +83,32 @@ async fn action_items_are_tracked_with_owners_due_dates_and_done() {
         app.timeline(&id).await.iter().map(|e| e["message"].as_str().unwrap_or_default().to_string()).collect();
     assert!(kinds.iter().any(|m| m == "action item AI-1 done"), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn an_incident_is_read_with_its_timeline_and_postmortem_in_one_call() {
+    let app = spawn_app().await;
+    let id = app.declare_simple("db", 2).await;
+    let path = format!("/api/v1/incidents/{id}");
+    let plain: Value = app.get(&path, &app.viewer.token).await.json().await.expect("json");
+    assert_eq!(plain["postmortem"], "none");
+    assert!(plain.get("timeline").is_none(), "the timeline only comes when asked for");
+
+    let both: Value =
+        app.get(&format!("{path}?expand=timeline,postmortem"), &app.viewer.token).await.json().await.expect("json");
+    assert_eq!(both["timeline"][0]["type"], "created", "{both}");
+    assert!(both["postmortem"].is_null(), "expanded, no postmortem yet is null");
+
+    let draft = json!({"what_happened": "disk full", "root_cause": "logs", "action_items": ["rotate logs"]});
+    assert_eq!(app.post(&format!("{path}/postmortem"), &app.sre.token, &draft).await.status(), 200);
+    let expanded: Value =
+        app.get(&format!("{path}?expand=postmortem"), &app.viewer.token).await.json().await.expect("json");
+    assert_eq!(expanded["postmortem"]["root_cause"], "logs");
+    assert!(expanded.get("timeline").is_none());
+    let timeline: Value = app.get(&format!("{path}?expand=timeline"), &app.viewer.token).await.json().await.expect("json");
+    assert_eq!(timeline["postmortem"], "draft");
+    assert!(timeline["timeline"].as_array().is_some_and(|t| t.len() >= 2), "{timeline}");
+
+    let refused = app.get(&format!("{path}?expand=comments"), &app.viewer.token).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(fields(&problem(refused).await), ["expand"]);
+}

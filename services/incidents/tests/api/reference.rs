@@ -134,8 +134,16 @@ async fn assign_checks_the_user_exists() {
     let unknown = app.post(&path, &app.sre.token, &json!({"commander": "f6c74e13-8b4a-4b63-bf58-1c59a0c21840"})).await;
     assert_eq!(unknown.status(), 400);
     assert_eq!(fields(&problem(unknown).await), ["commander"]);
-    let missing = app.post(&path, &app.sre.token, &json!({})).await;
-    assert_eq!(missing.status(), 200, "no commander unassigns");
+    for body in [json!({}), json!({"comander": app.sre.id})] {
+        let refused = app.post(&path, &app.sre.token, &body).await;
+        assert_eq!(refused.status(), 400, "{body}: leaving commander out does not unassign");
+        assert_eq!(fields(&problem(refused).await), ["commander"]);
+    }
+    let still: Value = app.get(&format!("/api/v1/incidents/{id}"), &app.sre.token).await.json().await.expect("json");
+    assert_eq!(still["commander"], app.viewer.id.as_str(), "a refused body changed nothing");
+    let unassigned: Value =
+        app.post(&path, &app.sre.token, &json!({"commander": null})).await.json().await.expect("json");
+    assert!(unassigned["commander"].is_null(), "an explicit null unassigns");
 }
 
 #[tokio::test]

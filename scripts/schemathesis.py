@@ -146,7 +146,8 @@ def main() -> int:
         for service in services:
             print(f"==> schemathesis: {service}", flush=True)
             command = [
-                str(st), "run", f"http://127.0.0.1:{ports[service]}/openapi.json",
+                str(st), "--config-file", str(ROOT / "scripts" / "schemathesis.toml"),
+                "run", f"http://127.0.0.1:{ports[service]}/openapi.json",
                 "--checks", "all",
                 "--phases", "examples,coverage,fuzzing,stateful",
                 "--max-time", str(args.max_time),

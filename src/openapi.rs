@@ -13,7 +13,46 @@ fn path(dir: &Path, service: &str) -> PathBuf {
 }
 
 fn render(api: &utoipa::openapi::OpenApi) -> anyhow::Result<String> {
-    Ok(api.to_yaml()?)
+    Ok(quote_yaml_11_booleans(&api.to_yaml()?))
+}
+
+/// Words YAML 1.1 reads as booleans. The documents are YAML 1.2, where they are strings, but
+/// most YAML readers (PyYAML, many client generators) still follow 1.1 and would turn a flag
+/// property named `on` into `true`.
+const YAML_11_BOOLEANS: &[&str] =
+    &["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"];
+
+/// Quotes those words where they stand alone as a key or a list item.
+fn quote_yaml_11_booleans(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + 64);
+    for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let (head, rest) = line.split_at(indent);
+        let (dash, rest) = rest.strip_prefix("- ").map_or(("", rest), |r| ("- ", r));
+        let (word, tail) = match rest.find(':') {
+            Some(at) if rest[at + 1..].is_empty() || rest[at + 1..].starts_with(' ') => rest.split_at(at),
+            _ => (rest, ""),
+        };
+        if YAML_11_BOOLEANS.contains(&word) {
+            out.push_str(&format!("{head}{dash}'{word}'{tail}"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_11_booleans_are_quoted_as_keys_and_items_only() {
+        let yaml = "required:\n- id\n- on\nproperties:\n  on:\n    type: boolean\n  off: x\n  description: on and off\n";
+        assert_eq!(
+            super::quote_yaml_11_booleans(yaml),
+            "required:\n- id\n- 'on'\nproperties:\n  'on':\n    type: boolean\n  'off': x\n  description: on and off\n"
+        );
+    }
 }
 
 /// Writes every document into `dir`.

@@ -78,6 +78,15 @@ pub enum ApiError {
     /// `WWW-Authenticate` value.
     #[error("unauthorized: {detail}")]
     Unauthorized { detail: String, challenge: String },
+    /// Well-formed fields whose values cannot be acted on now (a start time in the future, a
+    /// range whose end comes before its start): 422, each field named. The request matches its
+    /// schema; no schema can state these rules.
+    #[error("unprocessable")]
+    Unprocessable(Vec<FieldError>),
+    /// A field names something that does not exist (a user id, a provider): 404, the field
+    /// named, so a client can tell it from the resource of the path being missing.
+    #[error("reference not found")]
+    ReferenceNotFound(Vec<FieldError>),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found: {0}")]
@@ -114,6 +123,14 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    pub fn unprocessable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Unprocessable(vec![FieldError::new(field, message)])
+    }
+
+    pub fn reference_not_found(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::ReferenceNotFound(vec![FieldError::new(field, message)])
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }
@@ -142,6 +159,12 @@ impl ApiError {
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "validation", "Your request has invalid fields"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Your request could not be understood"),
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            Self::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Your request cannot be carried out as it stands")
+            }
+            Self::ReferenceNotFound(_) => {
+                (StatusCode::NOT_FOUND, "reference-not-found", "Something your request refers to does not exist")
+            }
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "You are not allowed to do this"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed { .. } => {
@@ -167,7 +190,7 @@ impl ApiError {
     /// The `detail` shown to the client. Server-side causes are never shown.
     fn public_detail(&self) -> Option<String> {
         match self {
-            Self::Validation(errors) => {
+            Self::Validation(errors) | Self::Unprocessable(errors) | Self::ReferenceNotFound(errors) => {
                 Some(errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))
             }
             Self::BadRequest(d)
@@ -194,7 +217,7 @@ impl ApiError {
             status: kind.status.as_u16(),
             detail: self.public_detail(),
             errors: match self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) | Self::Unprocessable(errors) | Self::ReferenceNotFound(errors) => errors.clone(),
                 _ => Vec::new(),
             },
             request_id,

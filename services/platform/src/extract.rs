@@ -265,8 +265,16 @@ pub fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
+/// The rule the OpenAPI documents state as `IF_MATCH_PATTERN`: digits, optionally quoted and
+/// weak; nothing else (no sign, no spaces inside).
 fn parse_etag(s: &str) -> Option<u64> {
-    s.trim_start_matches("W/").trim_matches('"').parse().ok()
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    let s = s.strip_prefix('"').unwrap_or(s);
+    let s = s.strip_suffix('"').unwrap_or(s);
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 #[cfg(test)]
@@ -347,6 +355,8 @@ mod tests {
         assert_eq!(parse_etag(&etag(12)), Some(12));
         assert_eq!(parse_etag("W/\"4\""), Some(4));
         assert_eq!(parse_etag("\"x\""), None);
+        assert_eq!(parse_etag("+7"), None);
+        assert_eq!(parse_etag("null"), None);
     }
 
     proptest::proptest! {

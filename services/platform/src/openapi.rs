@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::dev::{ResourceDef, ServiceRequest};
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa::PartialSchema;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
@@ -56,23 +57,72 @@ pub const TEXT_FORMATS: &[(&str, &str)] = &[
     ("text-or-empty", r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"),
 ];
 
-fn patterns_for_text_formats(api: OpenApi) -> OpenApi {
-    fn walk(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                let format = map.get("format").and_then(|f| f.as_str()).map(str::to_string);
-                if let Some((_, pattern)) = format.and_then(|f| TEXT_FORMATS.iter().find(|(name, _)| *name == f)) {
-                    map.entry("pattern").or_insert_with(|| (*pattern).into());
+/// What [`crate::extract::IfMatch`] accepts: `*`, or an ETag this API gave (`"7"`, `W/"7"`).
+pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"?[0-9]{1,19}"?)\s*$"#;
+
+fn patterns_for_text_formats(mut api: OpenApi) -> OpenApi {
+    use utoipa::openapi::path::ParameterIn;
+
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.values_mut().for_each(walk_ref);
+    for item in api.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let RefOr::T(parameter) = parameter else { continue };
+                let if_match = parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case("if-match");
+                if if_match {
+                    // The If-Match extractor's rule. A header is absent or a string: never null.
+                    parameter.schema = Some(RefOr::T(Schema::Object(
+                        ObjectBuilder::new().schema_type(Type::String).pattern(Some(IF_MATCH_PATTERN)).build(),
+                    )));
                 }
-                map.values_mut().for_each(walk);
+                parameter.schema.iter_mut().for_each(walk_ref);
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
+            if let Some(RefOr::T(body)) = &mut operation.request_body {
+                for content in body.content.values_mut() {
+                    if let RefOr::T(content) = content {
+                        content.schema.iter_mut().for_each(walk_ref);
+                    }
+                }
+            }
         }
     }
-    let Ok(mut value) = serde_json::to_value(&api) else { return api };
-    walk(&mut value);
-    serde_json::from_value(value).unwrap_or(api)
+    api
+}
+
+fn walk_ref(schema: &mut RefOr<Schema>) {
+    if let RefOr::T(schema) = schema {
+        walk(schema);
+    }
+}
+
+fn walk(schema: &mut Schema) {
+    match schema {
+        Schema::Object(object) => {
+            if object.pattern.is_none()
+                && let Some(SchemaFormat::Custom(format)) = &object.format
+                && let Some((_, pattern)) = TEXT_FORMATS.iter().find(|(name, _)| name == format)
+            {
+                object.pattern = Some((*pattern).to_string());
+            }
+            object.properties.values_mut().for_each(walk_ref);
+            if let Some(AdditionalProperties::RefOr(extra)) = object.additional_properties.as_deref_mut() {
+                walk_ref(extra);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                walk_ref(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(walk_ref),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(walk_ref),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(walk_ref),
+        _ => {}
+    }
 }
 
 /// The error answers every service can give, declared once in `components.responses` and
@@ -81,7 +131,7 @@ fn patterns_for_text_formats(api: OpenApi) -> OpenApi {
 const COMMON_RESPONSES: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "The request has invalid fields (each named in `errors`) or cannot be read"),
     ("401", "Unauthorized", "No valid credentials: a missing, expired, revoked or malformed token"),
-    ("404", "NotFound", "Nothing with that id"),
+    ("404", "NotFound", "Nothing with that id, or a field names something that does not exist"),
     ("412", "PreconditionFailed", "The resource changed since the If-Match version"),
     ("413", "PayloadTooLarge", "The body is larger than the service accepts"),
     ("415", "UnsupportedMediaType", "The body is not sent as JSON"),

@@ -29,8 +29,29 @@ pub struct Postmortem {
     pub action_items: Vec<ActionItem>,
     /// Epoch seconds of publication; null while a draft.
     pub published_at: Option<i64>,
-    pub updated_at: i64,
-    pub updated_by: String,
+    /// Epoch seconds of the last save; null for an incident whose postmortem nobody has
+    /// written yet (it reads blank).
+    pub updated_at: Option<i64>,
+    /// Who saved it last; null until somebody does.
+    pub updated_by: Option<String>,
+}
+
+impl Postmortem {
+    /// The postmortem of an incident before anybody writes it: every section empty.
+    pub fn blank() -> Self {
+        Postmortem {
+            what_happened: String::new(),
+            root_cause: String::new(),
+            impact: String::new(),
+            detection: String::new(),
+            resolution: String::new(),
+            lessons_learned: String::new(),
+            action_items: Vec::new(),
+            published_at: None,
+            updated_at: None,
+            updated_by: None,
+        }
+    }
 }
 
 impl Postmortem {

@@ -17,45 +17,53 @@ use crate::state::{AppState, now};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateActionItem {
-    #[schema(example = "Alert on replica lag above 30 s")]
+    #[schema(example = "Alert on replica lag above 30 s", format = "text", min_length = 1, max_length = 500)]
     pub title: String,
-    /// A user id.
+    /// A user id; empty for nobody.
     pub owner: Option<String>,
-    /// `YYYY-MM-DD`.
-    #[schema(example = "2026-12-31")]
+    /// `YYYY-MM-DD`, or empty for none.
+    #[schema(example = "2026-12-31", schema_with = date_or_empty)]
     pub due_date: Option<String>,
 }
 
 /// Fields to change; an empty `owner` or `due_date` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditActionItem {
+    #[schema(format = "text", min_length = 1, max_length = 500)]
     pub title: Option<String>,
+    /// A user id; empty for nobody.
     pub owner: Option<String>,
+    /// `YYYY-MM-DD`, or empty for none.
+    #[schema(example = "2026-12-31", schema_with = date_or_empty)]
     pub due_date: Option<String>,
     pub done: Option<bool>,
 }
 
-/// An owner (must exist) or, for an empty string, no owner.
+/// A calendar date, an empty string (no date) or null (unchanged).
+fn date_or_empty() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*$")))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build()
+        .into()
+}
+
+/// An owner (must exist: 404 naming `owner` otherwise) or, for an empty string, no owner.
 async fn check_owner(
     state: &AppState,
     caller: &Principal,
     owner: Option<&str>,
-    fields: &mut Fields,
-) -> Option<Option<String>> {
-    let owner = owner?.trim();
+) -> Result<Option<Option<String>>, ApiError> {
+    let Some(owner) = owner.map(str::trim) else { return Ok(None) };
     if owner.is_empty() {
-        return Some(None);
+        return Ok(Some(None));
     }
-    match state.users.exists(caller, owner).await {
-        Ok(true) => Some(Some(owner.to_string())),
-        Ok(false) => {
-            fields.0.push(platform::FieldError::new("owner", format!("no user {owner}")));
-            None
-        }
-        Err(e) => {
-            fields.0.push(platform::FieldError::new("owner", format!("cannot be checked now: {e}")));
-            None
-        }
+    if state.users.exists(caller, owner).await? {
+        Ok(Some(Some(owner.to_string())))
+    } else {
+        Err(ApiError::reference_not_found("owner", format!("no user {owner}")))
     }
 }
 
@@ -67,7 +75,7 @@ fn due(raw: Option<&str>, fields: &mut Fields) -> Option<Option<String>> {
 /// The action items of an incident.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
         (status = 200, description = "Action items", body = Vec<ActionItem>),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +97,7 @@ pub async fn list_action_items(
 /// Add an action item (starts a postmortem draft if there is none).
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     request_body = CreateActionItem,
     responses(
         (status = 201, description = "Added", body = ActionItem),
@@ -108,9 +116,9 @@ pub async fn create_action_item(
     let id = incident_id(&id)?;
     let mut fields = Fields::default();
     let title = fields.check("title", clean_text(&body.title, 500, false));
-    let owner = check_owner(&state, &caller, body.owner.as_deref(), &mut fields).await.flatten();
     let due_date = due(body.due_date.as_deref(), &mut fields).flatten();
     fields.finish()?;
+    let owner = check_owner(&state, &caller, body.owner.as_deref()).await?.flatten();
     let title = title.ok_or_else(|| ApiError::validation("title", "is required"))?;
     let (incident, _) = modify(&state, &id, &caller, None, |incident| {
         let now = now();
@@ -139,7 +147,7 @@ pub async fn create_action_item(
 /// Change an action item: title, owner, due date, done.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id"), ("item" = String, Path, description = "Action item id, e.g. AI-1")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"), ("item" = String, Path, description = "Action item id, e.g. AI-1")),
     request_body = EditActionItem,
     responses(
         (status = 200, description = "Changed", body = ActionItem),
@@ -159,9 +167,9 @@ pub async fn edit_action_item(
     let id = incident_id(&id)?;
     let mut fields = Fields::default();
     let title = body.title.as_deref().and_then(|t| fields.check("title", clean_text(t, 500, false)));
-    let owner = check_owner(&state, &caller, body.owner.as_deref(), &mut fields).await;
     let due_date = due(body.due_date.as_deref(), &mut fields);
     fields.finish()?;
+    let owner = check_owner(&state, &caller, body.owner.as_deref()).await?;
     let (incident, _) = modify(&state, &id, &caller, None, |incident| {
         let item = incident
             .postmortem
@@ -205,7 +213,7 @@ pub async fn edit_action_item(
 /// Remove an action item.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id"), ("item" = String, Path, description = "Action item id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"), ("item" = String, Path, description = "Action item id")),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such incident or item", body = Problem, content_type = "application/problem+json"),

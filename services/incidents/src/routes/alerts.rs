@@ -23,11 +23,11 @@ use crate::domain::{EntryKind, Incident, IncidentId, Severity, Source, Status, c
 use crate::state::{AppState, now};
 
 /// A PagerDuty Events API v2 event. PagerDuty's `routing_key` may be sent and is ignored:
-/// the bearer token authenticates.
-#[derive(Debug, Deserialize, ToSchema)]
+/// the bearer token authenticates. Its schema (written below, not derived) says what the
+/// handler requires of each action.
+#[derive(Debug, Deserialize)]
 pub struct AlertEvent {
     /// trigger, acknowledge or resolve.
-    #[schema(example = "trigger")]
     pub event_action: String,
     /// Groups alerts into one incident (up to 255 characters); generated for a trigger without one.
     pub dedup_key: Option<String>,
@@ -37,15 +37,58 @@ pub struct AlertEvent {
     pub client_url: Option<String>,
 }
 
+/// A trigger needs a `payload`; acknowledge and resolve need the `dedup_key` of the trigger.
+impl utoipa::PartialSchema for AlertEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaType, Type};
+        let optional_text = || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+        let variant = |actions: &str, required: &[&str], dedup_key: ObjectBuilder, payload| {
+            let mut object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "event_action",
+                    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(r"^\s*({actions})\s*$"))),
+                )
+                .property("dedup_key", dedup_key)
+                .property("payload", payload)
+                .property("client", optional_text())
+                .property("client_url", optional_text());
+            for name in required {
+                object = object.required(*name);
+            }
+            object
+        };
+        let any_key = optional_text()
+            .max_length(Some(255))
+            .description(Some("Groups alerts into one incident; generated for a trigger without one"));
+        let trigger_key = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(255))
+            .pattern(Some(r"\S"))
+            .description(Some("The dedup_key of the trigger"));
+        let payload_or_null =
+            OneOfBuilder::new().item(AlertPayload::schema()).item(ObjectBuilder::new().schema_type(Type::Null));
+        OneOfBuilder::new()
+            .description(Some(
+                "A PagerDuty Events API v2 event: a trigger with its payload, or acknowledge / resolve with the trigger's dedup_key.",
+            ))
+            .item(variant("trigger", &["event_action", "payload"], any_key, AlertPayload::schema()))
+            .item(variant("acknowledge|resolve", &["event_action", "dedup_key"], trigger_key, payload_or_null.into()))
+            .into()
+    }
+}
+
+impl ToSchema for AlertEvent {}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AlertPayload {
-    #[schema(example = "DB replica lag above 30 s")]
+    #[schema(example = "DB replica lag above 30 s", format = "text", min_length = 1, max_length = 1024)]
     pub summary: String,
     /// The affected host or system.
-    #[schema(example = "db-replica-3")]
+    #[schema(example = "db-replica-3", format = "text", min_length = 1, max_length = 255)]
     pub source: String,
     /// critical, error, warning or info (→ severity 1 to 4).
-    #[schema(example = "critical")]
+    #[schema(example = "critical", pattern = r"^\s*(critical|error|warning|info)\s*$")]
     pub severity: String,
     pub component: Option<String>,
     pub group: Option<String>,
@@ -96,7 +139,7 @@ pub async fn receive_alert(
         },
     );
     let dedup_key = body.dedup_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
-    if dedup_key.is_some_and(|k| k.len() > 255) {
+    if dedup_key.is_some_and(|k| k.chars().count() > 255) {
         fields.0.push(platform::FieldError::new("dedup_key", "must be at most 255 characters"));
     }
     let is_trigger = matches!(action, Some(Action::Trigger));

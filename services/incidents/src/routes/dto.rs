@@ -82,6 +82,23 @@ impl From<&Incident> for IncidentView {
     }
 }
 
+/// A service name as requests give it: 1 to 64 letters, digits, `-`, `_` or `.` (stored
+/// lower-cased; spaces around are dropped).
+pub struct ServiceName;
+
+impl utoipa::PartialSchema for ServiceName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^\s*[A-Za-z0-9._-]{1,64}\s*$"))
+            .examples(["api"])
+            .into()
+    }
+}
+
+impl ToSchema for ServiceName {}
+
 /// An incident's `postmortem`: its state, or with `?expand=postmortem` the document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]

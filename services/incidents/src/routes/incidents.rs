@@ -10,7 +10,7 @@ use platform::{ApiError, Fields};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::dto::{IncidentView, PostmortemField, incident_id, with_etag};
+use super::dto::{IncidentView, PostmortemField, ServiceName, incident_id, with_etag};
 use crate::changes::{Effect, actor, modify, record};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Source, Status, clean_services, clean_text};
 use crate::state::{AppState, now};
@@ -18,28 +18,36 @@ use crate::store::{Change, Expect, Filter, Outcome};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateIncident {
-    #[schema(example = "EU API latency")]
+    #[schema(example = "EU API latency", format = "text", min_length = 1, max_length = 200)]
     pub title: String,
     /// 1 (worst) to 4.
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 4)]
     pub sev: i64,
-    #[schema(example = json!(["api", "db"]))]
+    /// Service names: letters, digits, `-`, `_`, `.`; stored lower-cased, duplicates dropped.
+    #[schema(value_type = Option<Vec<ServiceName>>, example = json!(["api", "db"]), max_items = 20)]
     pub services: Option<Vec<String>>,
+    #[schema(format = "text-or-empty", max_length = 10000)]
     pub summary: Option<String>,
     /// manual, csp, alert, chatops or api (default: manual for people, api for API keys).
-    #[schema(example = "csp")]
+    #[schema(value_type = Option<Source>, example = "csp")]
     pub source: Option<String>,
-    /// A user id to lead it.
+    /// A user id to lead it (404 naming `commander` when there is no such user).
     pub commander: Option<String>,
-    /// When it began, epoch seconds (default now; not in the future).
+    /// When it began, epoch seconds (default now). A time more than 5 minutes ahead is refused
+    /// with 422.
+    #[schema(minimum = 1, example = 1730073600)]
     pub started_at: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditIncident {
+    #[schema(format = "text", min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(format = "text-or-empty", max_length = 10000)]
     pub summary: Option<String>,
+    #[schema(minimum = 1, maximum = 4)]
     pub sev: Option<i64>,
+    #[schema(value_type = Option<Vec<ServiceName>>, example = json!(["api", "db"]), max_items = 20)]
     pub services: Option<Vec<String>>,
 }
 
@@ -47,8 +55,10 @@ pub struct EditIncident {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// open, mitigated or resolved.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// 1 to 4.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4)]
     pub sev: Option<String>,
     /// Incidents affecting this service.
     pub service: Option<String>,
@@ -59,8 +69,10 @@ pub struct ListQuery {
     /// A user id, or `me`.
     pub follower: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// From the `Link: rel="next"` header of the previous page.
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 
@@ -76,6 +88,8 @@ const MAX_SUMMARY: usize = 10_000;
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No user with the `commander` id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`started_at` is in the future", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -97,16 +111,19 @@ pub async fn create_incident(
         "started_at",
         match body.started_at {
             None => Ok(now),
-            Some(t) if t > 0 && t <= now + 300 => Ok(t),
-            Some(_) => Err("must be epoch seconds, not in the future".to_string()),
+            Some(t) if t > 0 => Ok(t),
+            Some(_) => Err("must be epoch seconds".to_string()),
         },
     );
+    fields.finish()?;
+    if started_at.is_some_and(|t| t > now + 300) {
+        return Err(ApiError::unprocessable("started_at", "must not be in the future"));
+    }
     if let Some(commander) = &body.commander
         && !state.users.exists(&caller, commander).await?
     {
-        fields.0.push(platform::FieldError::new("commander", format!("no user {commander}")));
+        return Err(ApiError::reference_not_found("commander", format!("no user {commander}")));
     }
-    fields.finish()?;
     let (Some(title), Some(sev), Some(services), Some(summary), Some(source), Some(started_at)) =
         (title, sev, services, summary, source, started_at)
     else {
@@ -231,7 +248,7 @@ pub async fn list_incidents(
 pub struct GetQuery {
     /// A comma-separated list of `timeline` and `postmortem`: the timeline (oldest first) is
     /// added as `timeline`, and `postmortem` becomes the postmortem itself (null when none yet).
-    #[param(pattern = r"^(timeline|postmortem)(,(timeline|postmortem))*$", example = "timeline,postmortem")]
+    #[param(pattern = r"^((timeline|postmortem)(,(timeline|postmortem))*)?$", example = "timeline,postmortem")]
     pub expand: Option<String>,
 }
 
@@ -242,7 +259,7 @@ const EXPANDED_TIMELINE: usize = 1000;
 /// Get one incident, optionally with its timeline and postmortem.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id, e.g. INC-4F2A9C"), GetQuery),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id, e.g. INC-4F2A9C"), GetQuery),
     responses(
         (status = 200, description = "The incident; ETag carries its version", body = IncidentView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -258,7 +275,7 @@ pub async fn get_incident(
     query: web::Query<GetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (mut timeline, mut postmortem) = (false, false);
-    for part in query.expand.iter().flat_map(|e| e.split(',')).map(str::trim).filter(|p| !p.is_empty()) {
+    for part in query.expand.iter().filter(|e| !e.is_empty()).flat_map(|e| e.split(',')) {
         match part {
             "timeline" => timeline = true,
             "postmortem" => postmortem = true,
@@ -281,7 +298,7 @@ pub async fn get_incident(
 #[utoipa::path(
     tag = "incidents",
     params(
-        ("id" = String, Path, description = "Incident id"),
+        ("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the incident changed since"),
     ),
     request_body = EditIncident,

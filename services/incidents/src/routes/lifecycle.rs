@@ -32,33 +32,39 @@ fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<Stri
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusUpdate {
     /// open, mitigated or resolved.
-    #[schema(example = "mitigated")]
+    #[schema(value_type = Status, example = "mitigated")]
     pub status: String,
     /// Why: required to reopen, written to the timeline otherwise.
+    #[schema(format = "text-or-empty", max_length = 2000)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkProviderEvent {
-    #[schema(example = "cloudflare")]
+    #[schema(example = "cloudflare", format = "text", min_length = 1, max_length = 100)]
     pub provider: String,
+    #[schema(format = "text", min_length = 1, max_length = 200)]
     pub event_id: String,
+    #[schema(format = "text-or-empty", max_length = 500)]
     pub title: Option<String>,
+    /// An http(s) URL without spaces.
+    #[schema(pattern = r"^https?://[^\s\u0000-\u001f\u007f-\u009f]+$", max_length = 2000)]
     pub url: Option<String>,
     /// Why they are linked.
+    #[schema(format = "text-or-empty", max_length = 2000)]
     pub evidence: Option<String>,
 }
 
 /// Assign (or unassign) the incident commander. The user must exist.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
     request_body = AssignRequest,
     responses(
         (status = 200, description = "Assigned", body = IncidentView),
-        (status = 400, description = "No such user, or invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid body: `commander` missing or not a string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident, or no user with the `commander` id (the problem names the field)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -79,7 +85,7 @@ pub async fn assign_incident(
     if let Some(c) = &commander
         && !state.users.exists(&caller, c).await?
     {
-        return Err(ApiError::validation("commander", format!("no user {c}")));
+        return Err(ApiError::reference_not_found("commander", format!("no user {c}")));
     }
     let (incident, _) = modify(&state, &id, &caller, if_match.0, |incident| {
         if incident.commander == commander {
@@ -100,7 +106,7 @@ pub async fn assign_incident(
 /// An impossible move is a 409 naming the allowed ones.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
     request_body = StatusUpdate,
     responses(
         (status = 200, description = "Status changed", body = IncidentView),
@@ -108,6 +114,7 @@ pub async fn assign_incident(
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a move the lifecycle allows from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reopening needs a `reason`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -128,7 +135,8 @@ pub async fn change_status(
     let to = to.ok_or_else(|| ApiError::validation("status", "is required"))?;
     let (incident, _) = modify(&state, &id, &caller, if_match.0, |incident| {
         let transition = incident.status.transition_to(to, reason.as_deref()).map_err(|e| match e {
-            TransitionError::ReasonRequired => ApiError::validation("reason", e.to_string()),
+            // Whether a reason is needed depends on the incident's state, not on the request.
+            TransitionError::ReasonRequired => ApiError::unprocessable("reason", e.to_string()),
             TransitionError::NotAllowed { .. } => ApiError::Conflict(e.to_string()),
         })?;
         Ok(vec![set_status(incident, transition.to, reason.as_deref())])
@@ -164,7 +172,7 @@ pub fn set_status(incident: &mut crate::domain::Incident, to: Status, reason: Op
 /// Acknowledge the incident (sets `acknowledged_at` once; MTTA counts to it).
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
         (status = 200, description = "Acknowledged (or already was)", body = IncidentView),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
@@ -192,7 +200,7 @@ pub async fn acknowledge_incident(
 /// Follow an incident (any signed-in user): `GET /api/v1/incidents?follower=me` lists them.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
         (status = 200, description = "Following", body = IncidentView),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +219,7 @@ pub async fn follow_incident(
 /// Stop following an incident.
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
         (status = 200, description = "Not following", body = IncidentView),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
@@ -251,7 +259,7 @@ async fn set_following(
 /// Link a provider status event to the incident (raised from it, or probably caused by it).
 #[utoipa::path(
     tag = "incidents",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     request_body = LinkProviderEvent,
     responses(
         (status = 200, description = "Linked (or already was)", body = IncidentView),
@@ -276,10 +284,14 @@ pub async fn link_provider_event(
     let url = body.url.as_deref().and_then(|u| {
         fields.check(
             "url",
-            if u.starts_with("http://") || u.starts_with("https://") {
-                clean_text(u, 2000, false)
-            } else {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
                 Err("must be an http(s) URL".into())
+            } else if u.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                Err("must not contain spaces or control characters".into())
+            } else if u.chars().count() > 2000 {
+                Err("must be at most 2000 characters".into())
+            } else {
+                Ok(u.to_string())
             },
         )
     });

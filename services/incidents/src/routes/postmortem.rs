@@ -19,20 +19,44 @@ const MAX_SECTION: usize = 50_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostmortemRequest {
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub what_happened: String,
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub root_cause: String,
     /// Follow-ups; each new one becomes a tracked action item.
+    #[schema(value_type = Vec<ActionItemTitle>, max_items = 100)]
     pub action_items: Vec<String>,
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub impact: Option<String>,
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub detection: Option<String>,
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub resolution: Option<String>,
+    #[schema(format = "text-or-empty", max_length = 50000)]
     pub lessons_learned: Option<String>,
 }
+
+/// An action item title in a postmortem: 1 to 500 characters, not blank.
+pub struct ActionItemTitle;
+
+impl utoipa::PartialSchema for ActionItemTitle {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("text".into())))
+            .min_length(Some(1))
+            .max_length(Some(500))
+            .into()
+    }
+}
+
+impl ToSchema for ActionItemTitle {}
 
 /// Submit or edit the postmortem (a draft until published).
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     request_body = PostmortemRequest,
     responses(
         (status = 200, description = "Saved", body = Postmortem),
@@ -81,8 +105,8 @@ pub async fn save_postmortem(
         postmortem.detection = detection.clone();
         postmortem.resolution = resolution.clone();
         postmortem.lessons_learned = lessons_learned.clone();
-        postmortem.updated_at = now;
-        postmortem.updated_by = caller.id.clone();
+        postmortem.updated_at = Some(now);
+        postmortem.updated_by = Some(caller.id.clone());
         for title in &items {
             if !postmortem.action_items.iter().any(|a| a.title == *title) {
                 let item_id = postmortem.next_item_id();
@@ -108,27 +132,16 @@ pub async fn save_postmortem(
 }
 
 pub fn empty_postmortem(now: i64, by: &str) -> Postmortem {
-    Postmortem {
-        what_happened: String::new(),
-        root_cause: String::new(),
-        impact: String::new(),
-        detection: String::new(),
-        resolution: String::new(),
-        lessons_learned: String::new(),
-        action_items: Vec::new(),
-        published_at: None,
-        updated_at: now,
-        updated_by: by.to_string(),
-    }
+    Postmortem { updated_at: Some(now), updated_by: Some(by.to_string()), ..Postmortem::blank() }
 }
 
 /// Read the postmortem.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
-        (status = 200, description = "The postmortem", body = Postmortem),
-        (status = 404, description = "No such incident, or no postmortem yet", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The postmortem; blank (`updated_at` null) until somebody writes it", body = Postmortem),
+        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -145,19 +158,18 @@ pub async fn get_postmortem(
 async fn load(state: &AppState, raw_id: &str) -> Result<(Incident, Postmortem), ApiError> {
     let id = incident_id(raw_id)?;
     let incident = state.store.incident(&id).await?.ok_or_else(|| not_found(&id))?;
-    let postmortem =
-        incident.postmortem.clone().ok_or_else(|| ApiError::not_found(format!("{id} has no postmortem yet")))?;
+    let postmortem = incident.postmortem.clone().unwrap_or_else(Postmortem::blank);
     Ok((incident, postmortem))
 }
 
 /// Publish the postmortem. The incident must be resolved.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
         (status = 200, description = "Published (or already was)", body = Postmortem),
-        (status = 404, description = "No such incident, or no postmortem", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The incident is not resolved", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The incident is not resolved, or has no postmortem to publish yet", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -173,7 +185,7 @@ pub async fn publish_postmortem(
         let postmortem = incident
             .postmortem
             .as_mut()
-            .ok_or_else(|| ApiError::not_found(format!("{} has no postmortem yet", incident.id)))?;
+            .ok_or_else(|| ApiError::Conflict(format!("{} has no postmortem to publish yet", incident.id)))?;
         if postmortem.published_at.is_some() {
             return Ok(Vec::new());
         }
@@ -194,10 +206,10 @@ pub async fn publish_postmortem(
 /// The postmortem as a Markdown document, with the incident's timeline.
 #[utoipa::path(
     tag = "postmortem",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     responses(
-        (status = 200, description = "Markdown", body = String, content_type = "text/markdown"),
-        (status = 404, description = "No such incident, or no postmortem", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Markdown (the blank template while nobody has written the postmortem)", body = String, content_type = "text/markdown"),
+        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -15,9 +15,11 @@ use crate::state::{AppState, now};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// Epoch seconds; default 30 days before `to`.
+    /// Epoch seconds; default 30 days before `to`. After `to`: 422.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub from: Option<String>,
     /// Epoch seconds; default now.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub to: Option<String>,
 }
 
@@ -90,6 +92,7 @@ pub fn compute(incidents: &[Incident], from: i64, to: i64) -> Stats {
     responses(
         (status = 200, description = "Statistics", body = Stats),
         (status = 400, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`from` is after `to`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -108,7 +111,7 @@ pub async fn incident_stats(
     let to = to.unwrap_or_else(now);
     let from = from.flatten().unwrap_or(to - 30 * 86_400);
     if from > to {
-        return Err(ApiError::validation("from", "must not be after to"));
+        return Err(ApiError::unprocessable("from", "must not be after to"));
     }
     let incidents = state.store.started_between(from, to).await?;
     Ok(HttpResponse::Ok().json(compute(&incidents, from, to)))

@@ -17,9 +17,9 @@ use crate::state::AppState;
 pub struct TimelineEventCreate {
     /// update, note, mitigation or resolution.
     #[serde(rename = "type")]
-    #[schema(example = "update")]
+    #[schema(example = "update", pattern = r"^\s*(update|note|mitigation|resolution)\s*$")]
     pub kind: String,
-    #[schema(example = "Rolled back the 14:02 deploy")]
+    #[schema(example = "Rolled back the 14:02 deploy", format = "text", min_length = 1, max_length = 10000)]
     pub message: String,
 }
 
@@ -27,15 +27,17 @@ pub struct TimelineEventCreate {
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// Page size, 1 to 500 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// From the `Link: rel="next"` header of the previous page.
+    #[param(pattern = r"^[0-9]{1,19}-[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 
 /// Add an entry to the timeline.
 #[utoipa::path(
     tag = "timeline",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id")),
     request_body = TimelineEventCreate,
     responses(
         (status = 200, description = "Added", body = TimelineEntry),
@@ -68,7 +70,7 @@ pub async fn add_timeline_entry(
 /// The timeline, oldest first, in pages.
 #[utoipa::path(
     tag = "timeline",
-    params(("id" = String, Path, description = "Incident id"), TimelineQuery),
+    params(("id" = String, Path, pattern = r"^\s*[Ii][Nn][Cc]-[0-9A-Fa-f]{6}\s*$", description = "Incident id"), TimelineQuery),
     responses(
         (status = 200, description = "Entries; `Link: rel=\"next\"` when there are more", body = Vec<TimelineEntry>),
         (status = 400, description = "Invalid paging", body = Problem, content_type = "application/problem+json"),

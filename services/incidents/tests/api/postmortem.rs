@@ -13,7 +13,12 @@ async fn a_draft_is_edited_then_published_once_resolved_and_rendered_as_markdown
         .expect("id")
         .to_string();
     let path = format!("/api/v1/incidents/{id}/postmortem");
-    assert_eq!(app.get(&path, &app.viewer.token).await.status(), 404, "no postmortem yet");
+    let blank = app.get(&path, &app.viewer.token).await;
+    assert_eq!(blank.status(), 200, "every incident has a postmortem, blank until written");
+    let blank: Value = blank.json().await.expect("json");
+    assert_eq!((blank["what_happened"].as_str(), &blank["updated_at"]), (Some(""), &Value::Null));
+    let nothing = app.post(&format!("{path}/publish"), &app.sre.token, &json!({})).await;
+    assert_eq!(nothing.status(), 409, "nothing to publish yet: the incident is there, its state forbids it");
     let draft = json!({"what_happened": "checkout failed", "root_cause": "expired cert", "action_items": ["automate renewal"], "impact": "20 min of failed payments", "lessons_learned": "watch expiry"});
     assert_eq!(app.post(&path, &app.sre.token, &draft).await.status(), 200);
     let edited = json!({"what_happened": "checkout failed for 20 minutes", "root_cause": "expired cert", "action_items": ["automate renewal", "alert 14 days before expiry"]});
@@ -61,7 +66,10 @@ async fn action_items_are_tracked_with_owners_due_dates_and_done() {
     let item: Value = created.json().await.expect("json");
     assert_eq!((item["id"].as_str(), item["done"].as_bool()), (Some("AI-1"), Some(false)));
     let bad = app.post(&base, &app.sre.token, &json!({"title": "", "owner": "ghost", "due_date": "2026-02-30"})).await;
-    assert_eq!(fields(&problem(bad).await), ["due_date", "owner", "title"]);
+    assert_eq!(fields(&problem(bad).await), ["due_date", "title"]);
+    let nobody = app.post(&base, &app.sre.token, &json!({"title": "t", "owner": "ghost"})).await;
+    assert_eq!(nobody.status(), 404);
+    assert_eq!(fields(&problem(nobody).await), ["owner"]);
 
     let item_path = format!("{base}/AI-1");
     let done =
@@ -108,7 +116,10 @@ async fn an_incident_is_read_with_its_timeline_and_postmortem_in_one_call() {
     assert_eq!(timeline["postmortem"], "draft");
     assert!(timeline["timeline"].as_array().is_some_and(|t| t.len() >= 2), "{timeline}");
 
-    let refused = app.get(&format!("{path}?expand=comments"), &app.viewer.token).await;
-    assert_eq!(refused.status(), 400);
-    assert_eq!(fields(&problem(refused).await), ["expand"]);
+    for odd in ["comments", "timeline,,postmortem", " timeline"] {
+        let refused = app.get(&format!("{path}?expand={odd}"), &app.viewer.token).await;
+        assert_eq!(refused.status(), 400, "{odd}");
+        assert_eq!(fields(&problem(refused).await), ["expand"]);
+    }
+    assert_eq!(app.get(&format!("{path}?expand="), &app.viewer.token).await.status(), 200, "empty expands nothing");
 }

@@ -45,11 +45,52 @@ async fn the_csp_contract_source_field_and_a_commander_are_accepted() {
 #[tokio::test]
 async fn every_invalid_field_is_named() {
     let app = spawn_app().await;
-    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "", "sev": 7, "services": ["no spaces"], "source": "email", "commander": "nobody", "started_at": 99999999999i64})).await;
+    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "", "sev": 7, "services": ["no spaces"], "source": "email", "commander": "nobody", "started_at": -1})).await;
     assert_eq!(resp.status(), 400);
-    assert_eq!(fields(&problem(resp).await), ["commander", "services", "sev", "source", "started_at", "title"]);
+    assert_eq!(fields(&problem(resp).await), ["services", "sev", "source", "started_at", "title"]);
     let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"sev": "high"})).await;
-    assert_eq!(fields(&problem(resp).await), ["sev", "title"]);
+    let refused = problem(resp).await;
+    assert_eq!(fields(&refused), ["sev", "title"]);
+    assert!(!refused["detail"].as_str().unwrap_or("").contains("invalid type"), "no parser wording: {refused}");
+
+    // Well-formed, but naming nobody, or a start that has not happened yet.
+    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "x", "sev": 2, "commander": "nobody"})).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(fields(&problem(resp).await), ["commander"]);
+    let later = json!({"title": "x", "sev": 2, "started_at": 99999999999i64});
+    let resp = app.post("/api/v1/incidents", &app.sre.token, &later).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(fields(&problem(resp).await), ["started_at"]);
+}
+
+#[tokio::test]
+async fn numbers_written_as_floats_are_integers_when_whole() {
+    let app = spawn_app().await;
+    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "float sev", "sev": 2.0})).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.json::<Value>().await.expect("json")["sev"], 2);
+    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "float sev", "sev": 2.5})).await;
+    assert_eq!(resp.status(), 400);
+    let refused = problem(resp).await;
+    assert_eq!(refused["errors"][0]["field"], "sev");
+    assert!(!refused["detail"].as_str().unwrap_or("").contains("floating point"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_fixed_path_beside_a_pattern_answers_405_for_other_methods() {
+    let app = spawn_app().await;
+    let resp = app.call(Method::PATCH, "/api/v1/incidents/stats", Some(&app.sre.token), Some(&json!({}))).await;
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET");
+    let resp = app.call(Method::OPTIONS, "/api/v1/incidents/stats", Some(&app.sre.token), None).await;
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET");
+    assert_eq!(app.get("/api/v1/incidents/stats", &app.viewer.token).await.status(), 200);
+    for probe in ["/health", "/health/ready", "/health/live"] {
+        let resp = app.call(Method::GET, probe, None, None).await;
+        assert_eq!(resp.status(), 200, "{probe}");
+        assert_eq!(resp.json::<Value>().await.expect("json")["status"], "ok", "{probe}");
+    }
 }
 
 #[tokio::test]
@@ -132,7 +173,7 @@ async fn assign_checks_the_user_exists() {
     let i: Value = resp.json().await.expect("json");
     assert_eq!(i["commander"], app.viewer.id.as_str());
     let unknown = app.post(&path, &app.sre.token, &json!({"commander": "f6c74e13-8b4a-4b63-bf58-1c59a0c21840"})).await;
-    assert_eq!(unknown.status(), 400);
+    assert_eq!(unknown.status(), 404, "a user that does not exist is not found, and named");
     assert_eq!(fields(&problem(unknown).await), ["commander"]);
     for body in [json!({}), json!({"comander": app.sre.id})] {
         let refused = app.post(&path, &app.sre.token, &body).await;
@@ -160,6 +201,7 @@ async fn status_follows_the_lifecycle_and_says_what_is_allowed() {
     let body = problem(refused).await;
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("from resolved it can go to: open")), "{body}");
     let no_reason = app.status(&id, "open").await;
+    assert_eq!(no_reason.status(), 422, "reopening needs a reason: a rule of the incident's state");
     assert_eq!(fields(&problem(no_reason).await), ["reason"]);
     let reopened = app
         .post(

@@ -37,5 +37,6 @@ async fn stats_count_and_time_the_incidents_of_a_period() {
     let bad = app.get("/api/v1/incidents/stats?from=later&to=-5", &app.viewer.token).await;
     assert_eq!(fields(&problem(bad).await), ["from", "to"]);
     let reversed = app.get("/api/v1/incidents/stats?from=100&to=50", &app.viewer.token).await;
+    assert_eq!(reversed.status(), 422);
     assert_eq!(fields(&problem(reversed).await), ["from"]);
 }

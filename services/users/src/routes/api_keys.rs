@@ -15,10 +15,10 @@ use crate::store::ApiKeyRecord;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "csp-ingestor")]
+    #[schema(example = "csp-ingestor", format = "line", min_length = 1, max_length = 100)]
     pub name: String,
     /// admin, sre or viewer.
-    #[schema(example = "sre")]
+    #[schema(value_type = Role, example = "sre")]
     pub role: String,
 }
 

@@ -17,9 +17,10 @@ use crate::store::{RefreshToken, Rotation};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "alice@example.com", format = "email")]
+    #[schema(example = "alice@example.com", format = "email", max_length = 254)]
     pub email: String,
     /// Required (the reference contract has none; PolyStatus does not sign in without one).
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -45,14 +46,46 @@ pub struct RefreshRequest {
 }
 
 /// Set a password: with the `invite_token` of an invited account (no sign-in needed), or as the
-/// signed-in user with `current_password`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// signed-in user with `current_password`. Its schema (below) requires one of the two.
+#[derive(Debug, Deserialize)]
 pub struct SetPasswordRequest {
     pub invite_token: Option<String>,
     pub current_password: Option<String>,
-    /// 8 to 256 characters.
     pub password: String,
 }
+
+impl utoipa::PartialSchema for SetPasswordRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaType, Type};
+        let text = || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+        let fields = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("invite_token", text().description(Some("From the invitation (no sign-in needed)")))
+            .property("current_password", text().description(Some("When signed in: the password now")))
+            .property(
+                "password",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(Password::MIN_CHARS))
+                    .max_length(Some(Password::MAX_CHARS))
+                    .description(Some("The new password")),
+            )
+            .required("password");
+        // Given, and not null.
+        let present = |name: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(name, ObjectBuilder::new().schema_type(Type::String))
+                .required(name)
+        };
+        let one_of_the_two = AnyOfBuilder::new()
+            .item(present("invite_token"))
+            .item(present("current_password"));
+        AllOfBuilder::new().item(fields).item(one_of_the_two).into()
+    }
+}
+
+impl ToSchema for SetPasswordRequest {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
@@ -242,6 +275,7 @@ pub async fn me(Viewer(caller): Viewer, state: web::Data<AppState>) -> Result<Ht
         (status = 204, description = "Password set"),
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Bad invitation, no valid token, or wrong current password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = []))
 )]

@@ -57,17 +57,18 @@ impl From<&UserRecord> for User {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    #[schema(example = "Alice Dupont")]
+    #[schema(example = "Alice Dupont", format = "line", min_length = 1, max_length = 100)]
     pub name: String,
-    #[schema(example = "alice@example.com", format = "email")]
+    #[schema(example = "alice@example.com", format = "email", max_length = 254)]
     pub email: String,
     /// admin, sre or viewer (default viewer).
-    #[schema(example = "viewer")]
+    #[schema(value_type = Option<Role>, example = "viewer")]
     pub role: Option<String>,
-    #[schema(example = "Ops")]
+    #[schema(example = "Ops", format = "line-or-empty", max_length = 100)]
     pub team: Option<String>,
     /// 8 to 256 characters. Without one the account is invited: the response carries an
     /// `invite_token` to set it with `POST /api/v1/auth/password`.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -82,9 +83,12 @@ pub struct CreatedUser {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
+    #[schema(format = "line", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Only an admin changes roles.
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
+    #[schema(format = "line-or-empty", max_length = 100)]
     pub team: Option<String>,
 }
 
@@ -92,14 +96,17 @@ pub struct UpdateUserRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
     /// Only users with this role.
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Only users of this team (case-insensitive).
     pub team: Option<String>,
     /// Text found in the name or email.
     pub q: Option<String>,
     /// At most this many (1 to 1000; default all).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Skip this many first.
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     pub offset: Option<usize>,
 }
 

@@ -152,7 +152,9 @@ pub async fn receive_alert(
             fields.0.push(platform::FieldError::new("payload", "is required for a trigger"));
             None
         }
-        _ => None,
+        // A payload sent with acknowledge or resolve is not used, but it is checked all the same.
+        (Some(p), false) => parse_payload(p, &mut fields).and(None),
+        (None, false) => None,
     };
     fields.finish()?;
     let key = dedup_key.map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);

@@ -107,7 +107,7 @@ pub struct ListUsersQuery {
     pub limit: Option<usize>,
     /// Skip this many first.
     #[param(minimum = 0, maximum = 4294967295_u64)]
-    pub offset: Option<usize>,
+    pub offset: Option<u32>,
 }
 
 fn user_response(status: actix_web::http::StatusCode, record: &UserRecord) -> actix_web::HttpResponseBuilder {
@@ -211,7 +211,7 @@ pub async fn list_users(
         .collect();
     let total = matching.len();
     let page: Vec<User> =
-        matching.into_iter().skip(query.offset.unwrap_or(0)).take(query.limit.unwrap_or(usize::MAX)).collect();
+        matching.into_iter().skip(query.offset.map_or(0, |o| o as usize)).take(query.limit.unwrap_or(usize::MAX)).collect();
     Ok(HttpResponse::Ok().insert_header(("x-total-count", total.to_string())).json(page))
 }
 

@@ -78,17 +78,6 @@ pub enum CiKind {
     Generic,
 }
 
-impl CiKind {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "github" => Ok(Self::Github),
-            "gitlab" => Ok(Self::Gitlab),
-            "generic" => Ok(Self::Generic),
-            _ => Err("must be one of github, gitlab, generic".into()),
-        }
-    }
-}
-
 /// A CI/CD system that reports here, and what its reports do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CiSource {
@@ -168,20 +157,18 @@ impl CiSource {
     }
 }
 
-/// A name usable in a path: 1 to 64 of `a-z 0-9 - _`.
+/// A name usable in a path: 1 to 64 of `a-z 0-9 - _` (upper case is lower-cased), nothing else.
 pub fn check_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim().to_ascii_lowercase();
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if valid { Ok(name) } else { Err("must be 1 to 64 of a-z, 0-9, - and _".into()) }
+    let valid =
+        !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid { Ok(raw.to_ascii_lowercase()) } else { Err("must be 1 to 64 of a-z, 0-9, - and _".into()) }
 }
 
-/// A Slack id (user `U...`/`W...`, channel `C...`/`G...`/`D...`): upper-case letters and digits.
+/// A Slack id (user `U...`/`W...`, channel `C...`/`G...`/`D...`): 2 to 32 upper-case letters
+/// and digits, nothing else.
 pub fn check_slack_id(raw: &str) -> Result<String, String> {
-    let id = raw.trim();
-    let valid = (2..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if valid { Ok(id.to_string()) } else { Err("must be a Slack id like C024BE91L or U024BE7LH".into()) }
+    let valid = (2..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if valid { Ok(raw.to_string()) } else { Err("must be a Slack id like C024BE91L or U024BE7LH".into()) }
 }
 
 #[cfg(test)]
@@ -190,12 +177,14 @@ mod tests {
 
     #[test]
     fn names_and_ids_are_checked() {
-        assert_eq!(check_name(" Web-App "), Ok("web-app".into()));
+        assert_eq!(check_name("Web-App"), Ok("web-app".into()));
+        assert!(check_name(" web-app").is_err());
         assert!(check_name("web app").is_err());
         assert!(check_name("").is_err());
         assert!(check_name(&"a".repeat(65)).is_err());
         assert_eq!(check_slack_id("C024BE91L"), Ok("C024BE91L".into()));
         assert!(check_slack_id("#general").is_err());
+        assert!(check_slack_id("C024BE91L ").is_err());
         assert!(check_slack_id("c024").is_err());
     }
 }

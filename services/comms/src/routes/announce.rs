@@ -5,7 +5,7 @@ use platform::auth::Sre;
 use platform::error::Problem;
 use platform::events::CloudEvent;
 use platform::extract::Json;
-use platform::{ApiError, FieldError, Fields};
+use platform::{ApiError, Fields};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -15,23 +15,22 @@ use crate::state::{AppState, EVENT_SOURCE};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PublicAnnouncement {
-    #[schema(example = "INC-4F2A9C")]
+    /// The incident: `INC-` and six hex digits, in any case.
+    #[schema(example = "INC-4F2A9C", pattern = r"^[Ii][Nn][Cc]-[0-9A-Fa-f]{6}$")]
     pub incident_id: String,
-    #[schema(example = "We are investigating elevated error rates in the EU")]
+    /// What the public reads: up to 5000 characters, lines allowed, not blank (kept trimmed).
+    #[schema(example = "We are investigating elevated error rates in the EU", format = "text", max_length = 5000)]
     pub message: String,
-    /// investigating, identified, monitoring or resolved.
-    #[schema(example = "investigating")]
+    #[schema(value_type = AnnouncementState, example = "investigating")]
     pub state: String,
 }
 
-/// `INC-` and six hex digits, upper-cased.
+/// `INC-` and six hex digits in any case, nothing around them; upper-cased.
 pub fn incident_id(raw: &str) -> Result<String, String> {
-    let s = raw.trim().to_ascii_uppercase();
-    if s.len() == 10 && s.starts_with("INC-") && s[4..].bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(s)
-    } else {
-        Err("must be an incident id like INC-4F2A9C".into())
-    }
+    let valid = raw.len() == 10
+        && raw.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("INC-"))
+        && raw[4..].bytes().all(|b| b.is_ascii_hexdigit());
+    if valid { Ok(raw.to_ascii_uppercase()) } else { Err("must be an incident id like INC-4F2A9C".into()) }
 }
 
 /// Publish an announcement about an incident.
@@ -56,12 +55,15 @@ pub async fn announce(
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::default();
     let id = fields.check("incident_id", incident_id(&body.incident_id));
-    let message = body.message.trim().to_string();
-    if message.is_empty() || message.chars().count() > 5000 {
-        fields.0.push(FieldError::new("message", "must be 1 to 5000 characters"));
-    }
-    let announced = fields.check("state", AnnouncementState::parse(&body.state));
-    let (Some(id), Some(announced), true) = (id, announced, fields.0.is_empty()) else {
+    let message = fields.check("message", super::rules::text(&body.message, 5000, false));
+    let announced = fields.check(
+        "state",
+        super::rules::one_of::<AnnouncementState>(
+            &body.state,
+            "must be one of investigating, identified, monitoring, resolved",
+        ),
+    );
+    let (Some(id), Some(message), Some(announced), true) = (id, message, announced, fields.0.is_empty()) else {
         return Err(ApiError::Validation(fields.0));
     };
     let announcement = publish(&state, &caller.token, &id, message, announced).await?;

@@ -25,24 +25,38 @@ use crate::webhooks::worker::{now, now_ms};
 pub struct SlackSettingsUpdate {
     /// Commands are taken only when enabled.
     pub enabled: bool,
-    /// The app's signing secret (Basic Information → App Credentials). Omit to keep the current
-    /// one; required to enable.
+    /// The app's signing secret (Basic Information → App Credentials): 16 to 128 printable ASCII
+    /// characters, no spaces. Omit (or null) to keep the current one. Enabling needs one, sent
+    /// now or set before: without, the answer is 422.
+    #[schema(pattern = r"^[!-~]{16,128}$")]
     pub signing_secret: Option<String>,
-    /// The bot token (`xoxb-...`), for thread posts and deploy announcements. Omit to keep the
-    /// current one; `""` removes it.
+    /// The bot token (`xoxb-...`, up to 256 printable ASCII characters), for thread posts and
+    /// deploy announcements. Omit (or null) to keep the current one; `""` removes it.
+    #[schema(pattern = r"^(xox[!-~]{0,253})?$")]
     pub bot_token: Option<String>,
-    /// Channel ids commands are allowed in.
-    #[schema(example = json!(["C024BE91L"]))]
+    /// Channel ids commands are allowed in (at most 100; repeats count once).
+    #[schema(schema_with = channel_ids, example = json!(["C024BE91L"]))]
     pub channels: Vec<String>,
     /// The slash command's name, for help texts (default `/incident`).
-    #[schema(example = "/incident")]
+    #[schema(example = "/incident", pattern = r"^/[A-Za-z0-9_-]{1,31}$")]
     pub command: Option<String>,
 }
 
+/// Up to 100 Slack channel ids.
+fn channel_ids() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let id = ObjectBuilder::new().schema_type(Type::String).pattern(Some(SLACK_ID));
+    ArrayBuilder::new().items(id).max_items(Some(MAX_CHANNELS)).into()
+}
+
+/// A Slack id, as [`check_slack_id`] takes it.
+pub const SLACK_ID: &str = r"^[A-Z0-9]{2,32}$";
+const MAX_CHANNELS: usize = 100;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkRequest {
-    /// The PolyStatus user's email.
-    #[schema(example = "ann@example.com")]
+    /// The PolyStatus user's email; that user must exist and be active (else 404).
+    #[schema(example = "ann@example.com", format = "email", max_length = 254)]
     pub email: String,
 }
 
@@ -77,6 +91,7 @@ pub async fn get_slack(Admin(_caller): Admin, state: web::Data<AppState>) -> Res
     responses(
         (status = 200, description = "Saved", body = SlackConfigView),
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Enabling without a signing secret, none being set yet", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
     ),
@@ -90,18 +105,15 @@ pub async fn put_slack(
 ) -> Result<HttpResponse, ApiError> {
     let current = state.store.slack_config().await?;
     let mut errors = Vec::new();
-    let signing_secret = match body.signing_secret.as_deref().map(str::trim) {
+    let signing_secret = match body.signing_secret.as_deref() {
         Some(s) if !(16..=128).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_graphic()) => {
-            errors.push(FieldError::new("signing_secret", "must be 16 to 128 printable characters"));
+            errors.push(FieldError::new("signing_secret", "must be 16 to 128 printable characters, no spaces"));
             String::new()
         }
         Some(s) => s.to_string(),
         None => current.as_ref().map(|c| c.signing_secret.clone()).unwrap_or_default(),
     };
-    if body.enabled && signing_secret.is_empty() && !errors.iter().any(|e| e.field == "signing_secret") {
-        errors.push(FieldError::new("signing_secret", "is required to enable Slack"));
-    }
-    let bot_token = match body.bot_token.as_deref().map(str::trim) {
+    let bot_token = match body.bot_token.as_deref() {
         Some("") => String::new(),
         Some(t) if !t.starts_with("xox") || t.len() > 256 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
             errors.push(FieldError::new("bot_token", "must be a Slack token (xoxb-...)"));
@@ -111,8 +123,8 @@ pub async fn put_slack(
         None => current.as_ref().map(|c| c.bot_token.clone()).unwrap_or_default(),
     };
     let mut channels = Vec::new();
-    if body.channels.len() > 100 {
-        errors.push(FieldError::new("channels", "at most 100 channels"));
+    if body.channels.len() > MAX_CHANNELS {
+        errors.push(FieldError::new("channels", format!("at most {MAX_CHANNELS} channels")));
     }
     for (i, raw) in body.channels.iter().enumerate() {
         match check_slack_id(raw) {
@@ -121,7 +133,7 @@ pub async fn put_slack(
             Err(e) => errors.push(FieldError::new(format!("channels[{i}]"), e)),
         }
     }
-    let command = body.command.as_deref().map(str::trim).unwrap_or("/incident").to_string();
+    let command = body.command.as_deref().unwrap_or("/incident").to_string();
     let valid_command = command.len() >= 2
         && command.len() <= 32
         && command.starts_with('/')
@@ -131,6 +143,10 @@ pub async fn put_slack(
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
+    }
+    if body.enabled && signing_secret.is_empty() {
+        // Well formed, but nothing to verify Slack's requests with: neither sent nor set before.
+        return Err(ApiError::unprocessable("signing_secret", "is required to enable Slack, and none is set yet"));
     }
     let config = SlackConfig {
         enabled: body.enabled,
@@ -164,11 +180,12 @@ pub async fn list_links(Admin(_caller): Admin, state: web::Data<AppState>) -> Re
 /// Link a Slack user to the PolyStatus user with this email (who must exist and be active).
 #[utoipa::path(
     tag = "chatops",
-    params(("slack_user" = String, Path, description = "Slack user id, e.g. U024BE7LH")),
+    params(("slack_user" = String, Path, description = "Slack user id, e.g. U024BE7LH", pattern = r"^[A-Z0-9]{2,32}$")),
     request_body = LinkRequest,
     responses(
         (status = 200, description = "Linked", body = SlackLink),
-        (status = 400, description = "Invalid id, or no such user", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid id or email", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No active PolyStatus user has this email (`email` named)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The users service cannot be reached", body = Problem, content_type = "application/problem+json"),
@@ -184,16 +201,14 @@ pub async fn put_link(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let slack_user = check_slack_id(&slack_user).map_err(|e| errors.push(FieldError::new("slack_user", e))).ok();
-    let email = body.email.trim().to_ascii_lowercase();
-    if !email.contains('@') || email.len() > 254 {
-        errors.push(FieldError::new("email", "must be an email address"));
-    }
-    let (Some(slack_user), true) = (slack_user, errors.is_empty()) else {
+    let email = platform::email::Email::parse(&body.email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
+    let (Some(slack_user), Some(email), true) = (slack_user, email, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
+    let email = email.as_str().to_string();
     match state.chatops.peers.person_by_email(&email).await {
         Ok(Some(_)) => {}
-        Ok(None) => return Err(ApiError::validation("email", "no active PolyStatus user has this email")),
+        Ok(None) => return Err(ApiError::reference_not_found("email", "no active PolyStatus user has this email")),
         Err(e) => return Err(ApiError::unavailable("users service", anyhow::anyhow!("{e}"))),
     }
     let link = SlackLink { slack_user, email, created_at: now(), created_by: caller.id.clone() };
@@ -204,7 +219,7 @@ pub async fn put_link(
 /// Remove a Slack user's link.
 #[utoipa::path(
     tag = "chatops",
-    params(("slack_user" = String, Path, description = "Slack user id")),
+    params(("slack_user" = String, Path, description = "Slack user id", pattern = r"^[A-Z0-9]{2,32}$")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -219,10 +234,10 @@ pub async fn delete_link(
     state: web::Data<AppState>,
     slack_user: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if state.store.delete_slack_link(slack_user.trim()).await? {
+    if state.store.delete_slack_link(&slack_user).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::not_found(format!("no link for {}", slack_user.trim())))
+        Err(ApiError::not_found(format!("no link for {slack_user}")))
     }
 }
 

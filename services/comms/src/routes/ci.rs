@@ -19,23 +19,26 @@ use crate::webhooks::worker::now;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CiSourceUpdate {
     /// github, gitlab or generic.
-    #[schema(example = "github")]
+    #[schema(value_type = CiKind, example = "github")]
     pub kind: String,
-    /// The shared secret (16 to 256 characters). Omitted: kept, or generated for a new source
-    /// and shown once in the answer.
+    /// The shared secret: 16 to 256 printable ASCII characters, spaces only inside. Omitted (or
+    /// null): kept, or generated for a new source and shown once in the answer.
+    #[schema(pattern = r"^[!-~][ -~]{14,254}[!-~]$")]
     pub secret: Option<String>,
-    /// Branches whose runs are acted on (deploys always are); empty or omitted: all.
-    #[schema(example = json!(["main"]))]
+    /// Branches whose runs are acted on (deploys always are); empty, omitted or null: all.
+    #[schema(schema_with = branch_list, example = json!(["main"]))]
     pub branches: Option<Vec<String>>,
     /// A failed run raises an incident and a later success resolves it (default true).
     pub raise_incidents: Option<bool>,
-    /// Severity of those incidents, 1 to 4 (default 3).
-    #[schema(example = 3)]
+    /// Severity of those incidents, 1 to 4 (default 3, or the current one).
+    #[schema(minimum = 1, maximum = 4, example = 3)]
     pub sev: Option<i64>,
-    /// Services those incidents affect.
+    /// Services those incidents affect (lower-cased).
+    #[schema(schema_with = branch_list)]
     pub services: Option<Vec<String>>,
-    /// Slack channel id for failure notices and deploy announcements (needs a bot token).
-    #[schema(example = "C024BE91L")]
+    /// Slack channel id for failure notices and deploy announcements (needs a bot token); `""`,
+    /// omitted or null: none.
+    #[schema(example = "C024BE91L", pattern = r"^([A-Z0-9]{2,32})?$")]
     pub slack_channel: Option<String>,
     /// Post failed runs and their recovery to the channel (default true).
     pub notify_failures: Option<bool>,
@@ -43,18 +46,34 @@ pub struct CiSourceUpdate {
     pub announce_deploys: Option<bool>,
 }
 
+const MAX_ITEMS: usize = 50;
+const MAX_ITEM: usize = 200;
+
+/// Up to 50 lines of 1 to 200 characters each (kept trimmed, repeats once), or null.
+fn branch_list() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaFormat, SchemaType, Type};
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("line".into())))
+        .max_length(Some(MAX_ITEM));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(item)
+        .max_items(Some(MAX_ITEMS))
+        .into()
+}
+
 fn text_list(raw: Option<&Vec<String>>, field: &str, errors: &mut Vec<FieldError>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let list = raw.map(Vec::as_slice).unwrap_or_default();
-    if list.len() > 50 {
-        errors.push(FieldError::new(field, "at most 50"));
+    if list.len() > MAX_ITEMS {
+        errors.push(FieldError::new(field, format!("at most {MAX_ITEMS}")));
     }
     for (i, item) in list.iter().enumerate() {
-        let item = item.trim();
-        if item.is_empty() || item.chars().count() > 200 {
-            errors.push(FieldError::new(format!("{field}[{i}]"), "must be 1 to 200 characters"));
-        } else if !out.iter().any(|o| o == item) {
-            out.push(item.to_string());
+        match super::rules::line(item, MAX_ITEM) {
+            Err(e) => errors.push(FieldError::new(format!("{field}[{i}]"), e)),
+            Ok(item) if !out.contains(&item) => out.push(item),
+            Ok(_) => {}
         }
     }
     out
@@ -79,7 +98,7 @@ pub async fn list_sources(Admin(_caller): Admin, state: web::Data<AppState>) -> 
 /// One CI source.
 #[utoipa::path(
     tag = "ci",
-    params(("name" = String, Path, description = "Source name")),
+    params(("name" = String, Path, description = "Source name (any case)", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The source", body = CiSourceView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -105,7 +124,7 @@ pub async fn get_source(
 /// Create or change a CI source. Its pipelines post to `/api/v1/ci/hooks/{name}`.
 #[utoipa::path(
     tag = "ci",
-    params(("name" = String, Path, description = "Source name: a-z, 0-9, - and _")),
+    params(("name" = String, Path, description = "Source name: 1 to 64 of a-z, 0-9, - and _ (upper case is lower-cased)", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     request_body = CiSourceUpdate,
     responses(
         (status = 201, description = "Created; a generated secret is shown this once", body = CiSourceView),
@@ -125,18 +144,25 @@ pub async fn put_source(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let name = check_name(&name).map_err(|e| errors.push(FieldError::new("name", e))).ok();
-    let kind = CiKind::parse(&body.kind).map_err(|e| errors.push(FieldError::new("kind", e))).ok();
+    let kind = super::rules::one_of::<CiKind>(&body.kind, "must be one of github, gitlab, generic")
+        .map_err(|e| errors.push(FieldError::new("kind", e)))
+        .ok();
     let current = match &name {
         Some(n) => state.store.ci_source(n).await?,
         None => None,
     };
     let mut generated = None;
-    let secret = match body.secret.as_deref().map(str::trim) {
-        Some(s) if (16..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
+    let secret = match body.secret.as_deref() {
+        Some(s)
+            if (16..=256).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+                && !s.starts_with(' ')
+                && !s.ends_with(' ') =>
+        {
             s.to_string()
         }
         Some(_) => {
-            errors.push(FieldError::new("secret", "must be 16 to 256 printable characters"));
+            errors.push(FieldError::new("secret", "must be 16 to 256 printable characters, spaces only inside"));
             String::new()
         }
         None => match &current {
@@ -161,7 +187,7 @@ pub async fn put_source(
             3
         }
     };
-    let slack_channel = match body.slack_channel.as_deref().map(str::trim) {
+    let slack_channel = match body.slack_channel.as_deref() {
         None | Some("") => None,
         Some(c) => check_slack_id(c).map_err(|e| errors.push(FieldError::new("slack_channel", e))).ok(),
     };
@@ -194,7 +220,7 @@ pub async fn put_source(
 /// Remove a CI source; its webhook stops working.
 #[utoipa::path(
     tag = "ci",
-    params(("name" = String, Path, description = "Source name")),
+    params(("name" = String, Path, description = "Source name (any case)", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -224,7 +250,7 @@ pub async fn delete_source(
 /// is not acted on again.
 #[utoipa::path(
     tag = "ci",
-    params(("name" = String, Path, description = "Source name")),
+    params(("name" = String, Path, description = "Source name (any case)", pattern = r"^[A-Za-z0-9_-]{1,64}$")),
     request_body(content = Object, description = "The CI system's payload"),
     responses(
         (status = 200, description = "What it did", body = Handled),

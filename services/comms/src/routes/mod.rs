@@ -6,6 +6,7 @@ mod chatops;
 mod ci;
 mod events;
 mod public;
+mod rules;
 mod subscriptions;
 mod webhooks;
 

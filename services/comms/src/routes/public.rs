@@ -34,7 +34,7 @@ pub async fn public_status(req: HttpRequest, state: web::Data<AppState>) -> Http
 /// One incident with every announcement.
 #[utoipa::path(
     tag = "public",
-    params(("id" = String, Path, description = "Incident id")),
+    params(("id" = String, Path, description = "Incident id, in any case", pattern = r"^[Ii][Nn][Cc]-[0-9A-Fa-f]{6}$")),
     responses(
         (status = 200, description = "The incident", body = PublicIncident),
         (status = 304, description = "Unchanged since the If-None-Match ETag"),

@@ -16,9 +16,11 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubscribeRequest {
-    #[schema(example = "user@example.com", format = "email")]
+    #[schema(example = "user@example.com", format = "email", max_length = 254)]
     pub email: String,
-    /// Only this incident's updates; omit for every incident.
+    /// Only this incident's updates (`INC-` and six hex digits, in any case); omit (or null) for
+    /// every incident.
+    #[schema(example = "INC-4F2A9C", pattern = r"^[Ii][Nn][Cc]-[0-9A-Fa-f]{6}$")]
     pub incident_id: Option<String>,
 }
 
@@ -104,7 +106,7 @@ fn random_token() -> String {
 }
 
 async fn by_token(state: &AppState, token: &str) -> Result<Subscriber, ApiError> {
-    if token.is_empty() || token.len() > 128 {
+    if token.is_empty() || token.chars().count() > 128 {
         return Err(ApiError::validation("token", "is not a token from a PolyStatus mail"));
     }
     state.store.subscriber_by_token(token).await?.ok_or_else(|| ApiError::not_found("unknown or expired link"))
@@ -174,7 +176,9 @@ async fn unsubscribe_by_token(state: &AppState, token: &str) -> Result<HttpRespo
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CountQuery {
-    /// Subscribers of this incident only; omit for those of every incident.
+    /// Subscribers of this incident only (`INC-` and six hex digits, in any case); omit for
+    /// those of every incident.
+    #[param(pattern = r"^[Ii][Nn][Cc]-[0-9A-Fa-f]{6}$", example = "INC-4F2A9C")]
     pub incident_id: Option<String>,
 }
 

@@ -22,30 +22,68 @@ const ROTATION_GRACE_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateWebhook {
+    /// An absolute http(s) URL. One that points at an internal address (loopback, private,
+    /// link-local), directly or through its name, is refused unless the service allows it.
     #[schema(example = "https://hooks.example.com/polystatus", format = "uri")]
     pub url: String,
+    /// Up to 500 characters, lines allowed (kept trimmed).
+    #[schema(format = "text-or-empty", max_length = 500)]
     pub description: Option<String>,
     /// Event types wanted (`incident.status_changed`, `incident.*`); omit for all.
+    #[schema(schema_with = event_types)]
     pub event_types: Option<Vec<String>>,
     /// standard (default), slack, discord or teams.
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<String>,
     /// Only incidents at least this severe (1 to 4).
+    #[schema(minimum = 1, maximum = 4)]
     pub min_severity: Option<i64>,
     /// Only incidents touching these services.
+    #[schema(schema_with = services)]
     pub services: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditWebhook {
+    /// An absolute http(s) URL, not an internal address.
+    #[schema(example = "https://hooks.example.com/polystatus", format = "uri")]
     pub url: Option<String>,
+    /// Up to 500 characters, lines allowed (kept trimmed).
+    #[schema(format = "text-or-empty", max_length = 500)]
     pub description: Option<String>,
+    #[schema(schema_with = event_types)]
     pub event_types: Option<Vec<String>>,
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<String>,
     /// 1 to 4; 0 removes the filter.
+    #[schema(minimum = 0, maximum = 4)]
     pub min_severity: Option<i64>,
+    #[schema(schema_with = services)]
     pub services: Option<Vec<String>>,
     /// `true` re-enables a disabled endpoint.
     pub enabled: Option<bool>,
+}
+
+/// A list of up to `max_items` lines of 1 to 100 characters (kept trimmed, lower-cased), or null.
+fn label_list(max_items: usize) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaFormat, SchemaType, Type};
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("line".into())))
+        .max_length(Some(MAX_LABEL));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(item)
+        .max_items(Some(max_items))
+        .into()
+}
+
+fn event_types() -> utoipa::openapi::schema::Schema {
+    label_list(MAX_EVENT_TYPES)
+}
+
+fn services() -> utoipa::openapi::schema::Schema {
+    label_list(MAX_SERVICES)
 }
 
 /// An endpoint as the API shows it: never its secret.
@@ -105,15 +143,20 @@ pub struct Queued {
     pub delivery_id: String,
 }
 
+const MAX_LABEL: usize = 100;
+const MAX_EVENT_TYPES: usize = 50;
+const MAX_SERVICES: usize = 20;
+
 fn check_list(errors: &mut Vec<FieldError>, name: &str, items: &[String], max_items: usize) -> Vec<String> {
     if items.len() > max_items {
         errors.push(FieldError::new(name, format!("at most {max_items}")));
     }
-    let valid = items.iter().all(|i| !i.trim().is_empty() && i.len() <= 100 && !i.chars().any(char::is_control));
-    if !valid {
-        errors.push(FieldError::new(name, "each must be 1 to 100 characters"));
-    }
-    items.iter().map(|i| i.trim().to_ascii_lowercase()).collect()
+    let checked: Result<Vec<String>, String> =
+        items.iter().map(|i| super::rules::line(i, MAX_LABEL).map(|l| l.to_ascii_lowercase())).collect();
+    checked.unwrap_or_else(|_| {
+        errors.push(FieldError::new(name, format!("each must be one line of 1 to {MAX_LABEL} characters")));
+        Vec::new()
+    })
 }
 
 fn severity(errors: &mut Vec<FieldError>, raw: i64, allow_zero: bool) -> Option<u8> {
@@ -125,6 +168,14 @@ fn severity(errors: &mut Vec<FieldError>, raw: i64, allow_zero: bool) -> Option<
             None
         }
     }
+}
+
+fn kind(raw: &str) -> Result<Kind, String> {
+    super::rules::one_of(raw, "must be one of standard, slack, discord, teams")
+}
+
+fn description(raw: &str) -> Result<String, String> {
+    super::rules::text(raw, 500, true)
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Endpoint, ApiError> {
@@ -151,15 +202,13 @@ pub async fn create_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = platform::Fields::default();
     let url = fields.check("url", crate::webhooks::network::check_url(&body.url, &state.network).await);
-    let kind = fields.check("kind", Kind::parse(body.kind.as_deref().unwrap_or("standard")));
-    let event_types = check_list(&mut fields.0, "event_types", body.event_types.as_deref().unwrap_or_default(), 50);
-    let services = check_list(&mut fields.0, "services", body.services.as_deref().unwrap_or_default(), 20);
+    let kind = fields.check("kind", kind(body.kind.as_deref().unwrap_or("standard")));
+    let event_types =
+        check_list(&mut fields.0, "event_types", body.event_types.as_deref().unwrap_or_default(), MAX_EVENT_TYPES);
+    let services = check_list(&mut fields.0, "services", body.services.as_deref().unwrap_or_default(), MAX_SERVICES);
     let min_severity = body.min_severity.and_then(|s| severity(&mut fields.0, s, false));
-    let description = body.description.unwrap_or_default().trim().to_string();
-    if description.chars().count() > 500 {
-        fields.0.push(FieldError::new("description", "must be at most 500 characters"));
-    }
-    let (Some(url), Some(kind), true) = (url, kind, fields.0.is_empty()) else {
+    let description = fields.check("description", description(body.description.as_deref().unwrap_or_default()));
+    let (Some(url), Some(kind), Some(description), true) = (url, kind, description, fields.0.is_empty()) else {
         return Err(ApiError::Validation(fields.0));
     };
     let now = now();
@@ -240,25 +289,25 @@ pub async fn edit_webhook(
         }
     }
     if let Some(kind) = &body.kind {
-        match Kind::parse(kind) {
+        match self::kind(kind) {
             Ok(k) => endpoint.kind = k,
             Err(m) => errors.push(FieldError::new("kind", m)),
         }
     }
     if let Some(types) = &body.event_types {
-        endpoint.event_types = check_list(&mut errors, "event_types", types, 50);
+        endpoint.event_types = check_list(&mut errors, "event_types", types, MAX_EVENT_TYPES);
     }
     if let Some(services) = &body.services {
-        endpoint.services = check_list(&mut errors, "services", services, 20);
+        endpoint.services = check_list(&mut errors, "services", services, MAX_SERVICES);
     }
     if let Some(sev) = body.min_severity {
         endpoint.min_severity = severity(&mut errors, sev, true);
     }
-    if let Some(description) = &body.description {
-        if description.chars().count() > 500 {
-            errors.push(FieldError::new("description", "must be at most 500 characters"));
+    if let Some(raw) = &body.description {
+        match description(raw) {
+            Ok(d) => endpoint.description = d,
+            Err(m) => errors.push(FieldError::new("description", m)),
         }
-        endpoint.description = description.trim().to_string();
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

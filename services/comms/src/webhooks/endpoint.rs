@@ -18,18 +18,6 @@ pub enum Kind {
     Teams,
 }
 
-impl Kind {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "standard" => Ok(Self::Standard),
-            "slack" => Ok(Self::Slack),
-            "discord" => Ok(Self::Discord),
-            "teams" => Ok(Self::Teams),
-            _ => Err("must be one of standard, slack, discord, teams".into()),
-        }
-    }
-}
-
 /// The id of the endpoint that carries the SRE channel (`NOTIFICATIONS_SLACK_*`).
 pub const SRE_CHANNEL: &str = "sre-slack";
 

@@ -354,6 +354,10 @@ async fn slack_settings_and_links_are_for_admins_and_checked() {
     let bad = json!({"enabled": true, "signing_secret": "short", "bot_token": "not-a-token", "channels": ["#general"], "command": "incident"});
     let resp = app.call(Method::PUT, &url, Some(&app.users.admin_token), Some(&bad)).await;
     assert_eq!(fields(&problem(resp).await), ["bot_token", "channels[0]", "command", "signing_secret"]);
+    // Secrets, tokens, ids and the command are taken exactly as sent: nothing around them.
+    let padded = json!({"enabled": true, "signing_secret": format!(" {SECRET}"), "bot_token": "xoxb-test ", "channels": ["CINCIDENTS "], "command": " /incident"});
+    let resp = app.call(Method::PUT, &url, Some(&app.users.admin_token), Some(&padded)).await;
+    assert_eq!(fields(&problem(resp).await), ["bot_token", "channels[0]", "command", "signing_secret"]);
 
     let links = format!("{}/api/v1/chatops/slack/links", app.address);
     let nobody = app
@@ -364,6 +368,7 @@ async fn slack_settings_and_links_are_for_admins_and_checked() {
             Some(&json!({"email": "ghost@example.com"})),
         )
         .await;
+    assert_eq!(nobody.status(), 404, "the user the email names does not exist");
     assert_eq!(fields(&problem(nobody).await), ["email"]);
     let bad_id = app
         .call(Method::PUT, &format!("{links}/bob"), Some(&app.users.admin_token), Some(&json!({"email": "x"})))
@@ -388,4 +393,21 @@ async fn slack_settings_and_links_are_for_admins_and_checked() {
     let resp =
         slack.signed("/api/v1/chatops/slack/commands", "text=list", "application/x-www-form-urlencoded", 0).await;
     assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn enabling_slack_without_any_signing_secret_is_unprocessable() {
+    let app = spawn_app_custom(false, |_| {}).await;
+    let url = format!("{}/api/v1/chatops/slack", app.address);
+    let admin = Some(app.users.admin_token.as_str());
+    // Well formed, but no secret was ever set: 422, the field named.
+    let resp = app.call(Method::PUT, &url, admin, Some(&json!({"enabled": true, "channels": []}))).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(fields(&problem(resp).await), ["signing_secret"]);
+    let with_secret = json!({"enabled": true, "signing_secret": SECRET, "channels": []});
+    assert_eq!(app.call(Method::PUT, &url, admin, Some(&with_secret)).await.status(), 200);
+    // Once set, it is kept when left out.
+    let resp = app.call(Method::PUT, &url, admin, Some(&json!({"enabled": true, "channels": [CHANNEL]}))).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.expect("json")["signing_secret_set"], true);
 }

@@ -332,6 +332,12 @@ async fn any_pipeline_reports_with_the_generic_body_and_sources_are_managed_by_a
     let bad = json!({"kind": "travis", "secret": "short", "sev": 9, "slack_channel": "#ops", "branches": [""]});
     let resp = app.call(Method::PUT, &format!("{sources}/bad name"), Some(&app.users.admin_token), Some(&bad)).await;
     assert_eq!(fields(&problem(resp).await), ["branches[0]", "kind", "name", "secret", "sev", "slack_channel"]);
+    // As documented: a kind in lower case, a secret and a channel with nothing around them, a
+    // name with nothing around it, branches of one line each.
+    let padded = json!({"kind": "GitHub", "secret": " a-long-enough-shared-secret", "slack_channel": "CRELEASES ", "branches": ["main\u{0}"]});
+    let resp =
+        app.call(Method::PUT, &format!("{sources}/%20jenkins"), Some(&app.users.admin_token), Some(&padded)).await;
+    assert_eq!(fields(&problem(resp).await), ["branches[0]", "kind", "name", "secret", "slack_channel"]);
     let changed = app
         .call(
             Method::PUT,

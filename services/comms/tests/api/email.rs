@@ -124,6 +124,8 @@ async fn bad_subscriptions_and_links_are_named() {
     let resp = subscribe(&app, json!({"email": "not-an-address", "incident_id": "42"})).await;
     assert_eq!(fields(&problem(resp).await), ["email", "incident_id"]);
     assert_eq!(fields(&problem(subscribe(&app, json!({})).await).await), ["email"]);
+    let padded = subscribe(&app, json!({"email": "reader@example.com", "incident_id": "INC-00A0A0 "})).await;
+    assert_eq!(fields(&problem(padded).await), ["incident_id"], "an id with nothing around it");
     assert_eq!(app.get("/api/v1/subscriptions/confirm?token=deadbeef").await.status(), 404);
     assert_eq!(app.get("/api/v1/subscriptions/confirm").await.status(), 400);
 }

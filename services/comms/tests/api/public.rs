@@ -60,6 +60,17 @@ async fn announce_names_every_invalid_field_and_needs_the_sre_role() {
     assert_eq!(fields(&problem(resp).await), ["incident_id", "message", "state"]);
     let resp = app.post("/api/v1/public/announce", &app.sre.token, &json!({})).await;
     assert_eq!(fields(&problem(resp).await), ["incident_id", "message", "state"]);
+    // As documented: an id with nothing around it, a message without control characters other
+    // than tab and line breaks, a state in lower case.
+    let resp = app
+        .post(
+            "/api/v1/public/announce",
+            &app.sre.token,
+            &json!({"incident_id": " INC-ABCDEF", "message": "Ding\u{7}", "state": "Resolved"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(fields(&problem(resp).await), ["incident_id", "message", "state"]);
     let body = json!({"incident_id": "INC-ABCDEF", "message": "x", "state": "resolved"});
     assert_eq!(app.post("/api/v1/public/announce", &app.viewer.token, &body).await.status(), 403);
     let anonymous = app.call(Method::POST, &format!("{}/api/v1/public/announce", app.address), None, Some(&body)).await;
@@ -88,6 +99,17 @@ async fn events_are_taken_in_once_and_bad_ones_are_named() {
 
     let bad = app.post("/api/v1/events", &token, &json!({"specversion": "0.3", "id": "", "source": "x", "type": "incident.updated", "time": "t", "datacontenttype": "application/json", "data": {}})).await;
     assert_eq!(fields(&problem(bad).await), ["data.incident", "id", "specversion"]);
+    let mut bad = event.clone();
+    bad["id"] = json!("evt-2");
+    bad["type"] = json!("incident.\u{1}created");
+    bad["data"]["incident"]["id"] = json!("00AB12");
+    assert_eq!(fields(&problem(app.post("/api/v1/events", &token, &bad).await).await), ["data.incident.id", "type"]);
+    // An incident id in any case is taken, and kept upper-cased.
+    let mut lower = event.clone();
+    lower["id"] = json!("evt-3");
+    lower["data"]["incident"]["id"] = json!("inc-00ab13");
+    assert_eq!(app.post("/api/v1/events", &token, &lower).await.status(), 202);
+    assert!(app.public_status().await.iter().any(|i| i["id"] == "INC-00AB13"));
     assert_eq!(app.post("/api/v1/events", &app.viewer.token, &event).await.status(), 403);
 }
 

@@ -112,6 +112,19 @@ async fn registration_follows_the_reference_and_refuses_internal_addresses() {
         )
         .await;
     assert_eq!(fields(&problem(bad).await), ["event_types", "kind", "min_severity"]);
+    // As documented: a kind in lower case, a description without control characters other than
+    // tab and line breaks, services of one line each; lengths count characters, not bytes.
+    let bad = app
+        .post(
+            "/api/v1/webhooks",
+            &app.sre.token,
+            &json!({"url": "https://example.com", "kind": "Slack", "description": "a\u{0}b", "services": ["a\nb"]}),
+        )
+        .await;
+    assert_eq!(fields(&problem(bad).await), ["description", "kind", "services"]);
+    let long = "é".repeat(100);
+    let (accented, _) = app.register(json!({"url": "https://example.com", "event_types": [long]})).await;
+    assert_eq!(webhook(&app, &accented).await["event_types"][0].as_str().map(|t| t.chars().count()), Some(100));
     assert_eq!(
         app.post("/api/v1/webhooks", &app.viewer.token, &json!({"url": "https://example.com"})).await.status(),
         403

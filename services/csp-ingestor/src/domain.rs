@@ -260,17 +260,18 @@ pub fn check_name(raw: &str) -> Result<String, String> {
     if valid { Ok(name) } else { Err("must be 1 to 50 of a-z, 0-9 and '-', not starting with '-'".into()) }
 }
 
-/// A list of short names, trimmed and lower-cased.
+/// A list of short names, trimmed and lower-cased: each one line of at most 100 characters, not
+/// blank, without control characters (as sent: the documented `line` format).
 pub fn check_list(items: &[String], max_items: usize) -> Result<Vec<String>, String> {
     if items.len() > max_items {
         return Err(format!("at most {max_items} items"));
     }
     let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let item = item.trim().to_lowercase();
-        if item.is_empty() || item.len() > 100 || item.chars().any(char::is_control) {
+    for raw in items {
+        if raw.trim().is_empty() || raw.chars().count() > 100 || raw.chars().any(char::is_control) {
             return Err("each must be 1 to 100 characters".into());
         }
+        let item = raw.trim().to_lowercase();
         if !out.contains(&item) {
             out.push(item);
         }
@@ -372,5 +373,15 @@ mod tests {
         assert!(check_name("").is_err() && check_name("a b").is_err() && check_name("-x").is_err());
         assert!(check_url("https://status.example.com/api").is_ok());
         assert!(check_url("ftp://x").is_err() && check_url("nope").is_err());
+    }
+
+    #[test]
+    fn list_items_are_lines_counted_in_characters_as_sent() {
+        let list = |items: &[&str]| check_list(&items.iter().map(|i| i.to_string()).collect::<Vec<_>>(), 50);
+        assert_eq!(list(&[" CDN ", "cdn", "Région"]), Ok(vec!["cdn".to_string(), "région".to_string()]));
+        assert!(list(&["é".repeat(100).as_str()]).is_ok(), "100 characters, 200 bytes");
+        assert!(list(&["x".repeat(101).as_str()]).is_err());
+        assert!(list(&["\tcdn"]).is_err() && list(&["cdn\n"]).is_err(), "control characters, even around");
+        assert!(list(&["  "]).is_err() && list(&[""]).is_err());
     }
 }

@@ -1,63 +1,163 @@
 //! The `FlagDefinition` a client sends, checked field by field into a [`Flag`].
+//!
+//! A field that breaks its own documented schema is refused with 400; fields that are each well
+//! formed but do not fit together (a variation served that the flag does not have, a boolean flag
+//! with three variations, rollout weights adding up to more than 1,000,000) with 422. Either way
+//! every bad field is named.
 
 use std::collections::BTreeMap;
 
-use platform::{FieldError, Fields};
+use platform::{ApiError, FieldError, Fields};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{Array, Object, Schema};
 
 use crate::domain::{Condition, Flag, Kind, OPS, Op, Rule, Serve, Targets, Weighted, boolean_name, check_id};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConditionInput {
-    #[schema(example = "role")]
+    /// A context attribute: user, role, team, email or any custom one.
+    #[schema(example = "role", format = "line", min_length = 1, max_length = 100)]
     pub attr: String,
     /// eq, neq, in, not_in, contains, starts_with, ends_with, gt, gte, lt, lte, semver_eq,
-    /// semver_gt, semver_gte, semver_lt, semver_lte.
-    #[schema(example = "eq")]
+    /// semver_gt, semver_gte, semver_lt, semver_lte (any case).
+    #[schema(value_type = Op, example = "eq")]
     pub op: String,
-    #[schema(value_type = Value, example = "manager")]
+    /// A string, a number, a boolean or a list of at most 1000 items (in / not_in; a string may
+    /// also list them comma-separated). Numeric comparisons need a number (or a string holding
+    /// one), semver ones a semantic version, else 422.
+    #[schema(schema_with = condition_value, example = "manager")]
     pub value: Value,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RuleInput {
-    #[serde(rename = "if")]
+    #[serde(rename = "if", deserialize_with = "crate::objects::object")]
     pub condition: ConditionInput,
+    /// One of the flag's variations (else 422).
     #[schema(example = "on")]
     pub variation: Option<String>,
+    /// 1 to 100 slices over the flag's variations, weighing 1 to 1,000,000 in all (else 422).
+    #[serde(default, deserialize_with = "crate::objects::optional_objects")]
+    #[schema(min_items = 1, max_items = 100)]
     pub rollout: Option<Vec<Weighted>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TargetsInput {
-    #[schema(example = json!({"alice": "on", "bob": "off"}))]
+    /// User (1 to 200 characters) → one of the flag's variations (else 422); at most 10,000.
+    #[schema(schema_with = target_users, example = json!({"alice": "on", "bob": "off"}))]
     pub users: Option<BTreeMap<String, String>>,
 }
 
 /// A flag to create or replace (the reference `FlagDefinition`, plus typed values, rollouts, a
 /// description and tags). Left out: `kind` boolean, `variations` ["on", "off"], `fallthrough`
-/// the first variation, `off_variation` "off" (or the false / last one).
+/// the first variation, `off_variation` "off" (or the false / last one). Fields that are well
+/// formed but do not fit together (a variation named that the flag does not have, a boolean flag
+/// without exactly two variations, one true and one false) are refused with 422.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FlagDefinition {
-    #[schema(example = "public_status_enabled")]
+    /// 1 to 100 of letters, digits, `_`, `-` and `.`.
+    #[schema(example = "public_status_enabled", pattern = r"^[A-Za-z0-9_.-]{1,100}$")]
     pub id: String,
     pub on: bool,
-    /// boolean or multivar.
-    #[schema(example = "boolean")]
+    /// boolean (default) or multivar, any case.
+    #[schema(value_type = Option<Kind>, example = "boolean")]
     pub kind: Option<String>,
-    #[schema(example = json!(["on", "off"]))]
+    /// 1 to 100 distinct names, each a line of 1 to 100 characters (trimmed); a boolean flag has
+    /// exactly two, a multivar flag needs them.
+    #[schema(schema_with = variation_names, example = json!(["on", "off"]))]
     pub variations: Option<Vec<String>>,
     /// Typed value per variation: bool (boolean flags), string, number or JSON.
     #[schema(value_type = Option<BTreeMap<String, Value>>)]
     pub values: Option<BTreeMap<String, Value>>,
+    /// One of the variations.
     pub off_variation: Option<String>,
+    #[serde(default, deserialize_with = "crate::objects::optional_object")]
     pub fallthrough: Option<Serve>,
+    /// At most 100, tried in order.
+    #[serde(default, deserialize_with = "crate::objects::optional_objects")]
+    #[schema(max_items = 100)]
     pub rules: Option<Vec<RuleInput>>,
+    #[serde(default, deserialize_with = "crate::objects::optional_object")]
     pub targets: Option<TargetsInput>,
+    /// At most 2000 characters (trimmed).
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// At most 20, each a line of 1 to 50 characters (trimmed).
+    #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
+}
+
+fn nullable(kind: Type) -> SchemaType {
+    SchemaType::from_iter([kind, Type::Null])
+}
+
+fn line(max_length: usize) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("line".into())))
+        .min_length(Some(1))
+        .max_length(Some(max_length))
+        .build()
+}
+
+fn variation_names() -> Array {
+    ArrayBuilder::new()
+        .schema_type(nullable(Type::Array))
+        .items(line(100))
+        .min_items(Some(1))
+        .max_items(Some(100))
+        .unique_items(true)
+        .description(Some(
+            "1 to 100 distinct names, each a line of 1 to 100 characters (trimmed); a boolean flag has exactly \
+             two, a multivar flag needs them (else 422)",
+        ))
+        .examples([serde_json::json!(["on", "off"])])
+        .build()
+}
+
+fn tag_names() -> Array {
+    ArrayBuilder::new()
+        .schema_type(nullable(Type::Array))
+        .items(line(50))
+        .max_items(Some(20))
+        .description(Some("At most 20, each a line of 1 to 50 characters (trimmed)"))
+        .build()
+}
+
+fn target_users() -> Object {
+    ObjectBuilder::new()
+        .schema_type(nullable(Type::Object))
+        .property_names(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(200))))
+        .additional_properties(Some(AdditionalProperties::RefOr(ObjectBuilder::new().schema_type(Type::String).into())))
+        .max_properties(Some(10_000))
+        .description(Some("User (1 to 200 characters) → one of the flag's variations (else 422); at most 10,000"))
+        .examples([serde_json::json!({"alice": "on", "bob": "off"})])
+        .build()
+}
+
+fn condition_value() -> Schema {
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(
+                ArrayBuilder::new().items(ObjectBuilder::new().schema_type(SchemaType::AnyValue)).max_items(Some(1000)),
+            )
+            .description(Some(
+                "A string, a number, a boolean or a list of at most 1000 items (in / not_in; a string may also list \
+             them comma-separated). Numeric comparisons need a number (or a string holding one), semver ones a \
+             semantic version, else 422.",
+            ))
+            .examples([serde_json::json!("manager")])
+            .build(),
+    )
 }
 
 fn text(fields: &mut Fields, name: &str, raw: &str, max: usize) -> Option<String> {
@@ -69,26 +169,33 @@ fn op(raw: &str) -> Result<Op, String> {
     serde_json::from_value(Value::String(raw.trim().to_ascii_lowercase())).map_err(|_| format!("must be one of {OPS}"))
 }
 
+/// The most a slice weighs, and all the slices of a rollout together.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
 /// Checks a rule's or the fallthrough's serve: a known variation, or a rollout over known ones.
-fn serve(fields: &mut Fields, name: &str, serve: &Serve, variations: &[String]) {
+/// What the schema states goes to `fields`, what only the rest of the flag decides to `broken`.
+fn serve(fields: &mut Fields, broken: &mut Fields, name: &str, serve: &Serve, variations: &[String]) {
     if serve.variation.is_none() && serve.rollout.is_none() {
-        fields.0.push(FieldError::new(name, "needs a variation or a rollout"));
+        broken.0.push(FieldError::new(name, "needs a variation or a rollout"));
     }
     if let Some(v) = &serve.variation
         && !variations.contains(v)
     {
-        fields.0.push(FieldError::new(format!("{name}.variation"), format!("{v} is not one of the variations")));
+        broken.0.push(FieldError::new(format!("{name}.variation"), format!("{v} is not one of the variations")));
     }
     if let Some(slices) = &serve.rollout {
+        if slices.is_empty() || slices.len() > 100 {
+            fields.0.push(FieldError::new(format!("{name}.rollout"), "needs 1 to 100 slices"));
+        }
+        for (i, _) in slices.iter().enumerate().filter(|(_, s)| s.weight > MAX_WEIGHT) {
+            fields.0.push(FieldError::new(format!("{name}.rollout[{i}].weight"), "must be 0 to 1,000,000"));
+        }
         let total: u64 = slices.iter().map(|s| u64::from(s.weight)).sum();
-        if slices.is_empty() || slices.len() > 100 || total == 0 || total > 1_000_000 {
-            fields.0.push(FieldError::new(
-                format!("{name}.rollout"),
-                "needs 1 to 100 slices weighing 1 to 1,000,000 in all",
-            ));
+        if !slices.is_empty() && (total == 0 || total > u64::from(MAX_WEIGHT)) {
+            broken.0.push(FieldError::new(format!("{name}.rollout"), "the slices must weigh 1 to 1,000,000 in all"));
         }
         if let Some(s) = slices.iter().find(|s| !variations.contains(&s.variation)) {
-            fields.0.push(FieldError::new(
+            broken.0.push(FieldError::new(
                 format!("{name}.rollout"),
                 format!("{} is not one of the variations", s.variation),
             ));
@@ -96,11 +203,16 @@ fn serve(fields: &mut Fields, name: &str, serve: &Serve, variations: &[String]) 
     }
 }
 
-fn condition(fields: &mut Fields, name: &str, c: &ConditionInput) -> Option<Condition> {
+fn condition(fields: &mut Fields, broken: &mut Fields, name: &str, c: &ConditionInput) -> Option<Condition> {
     let attr = text(fields, &format!("{name}.attr"), &c.attr, 100);
     let op = fields.check(&format!("{name}.op"), op(&c.op));
+    let well_formed = match &c.value {
+        Value::Null | Value::Object(_) => Err("must be a string, a number, a boolean or a list".to_string()),
+        Value::Array(items) if items.len() > 1000 => Err("at most 1000 items".into()),
+        _ => Ok(()),
+    };
+    fields.check(&format!("{name}.value"), well_formed)?;
     let value_ok = match (&op, &c.value) {
-        (_, Value::Null | Value::Object(_)) => Err("must be a string, a number, a boolean or a list".to_string()),
         (Some(Op::Gt | Op::Gte | Op::Lt | Op::Lte), v) => match v {
             Value::Number(_) => Ok(()),
             Value::String(s) if s.trim().parse::<f64>().is_ok() => Ok(()),
@@ -114,17 +226,18 @@ fn condition(fields: &mut Fields, name: &str, c: &ConditionInput) -> Option<Cond
             };
             if crate::evaluate::matches(&probe, &ctx) { Ok(()) } else { Err("must be a semantic version".into()) }
         }
-        (_, Value::Array(items)) if items.len() > 1000 => Err("at most 1000 items".into()),
         _ => Ok(()),
     };
-    fields.check(&format!("{name}.value"), value_ok);
+    broken.check(&format!("{name}.value"), value_ok);
     Some(Condition { attr: attr?, op: op?, value: c.value.clone() })
 }
 
 /// Builds the flag `input` describes; `base` carries what a replaced flag keeps (creation
-/// time, version). Every bad field is named.
-pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) -> Result<Flag, platform::ApiError> {
+/// time, version). Every bad field is named: 400 when one breaks its schema (the others are
+/// listed too), else 422 when they do not fit together.
+pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) -> Result<Flag, ApiError> {
     let mut fields = Fields::default();
+    let mut broken = Fields::default();
     let id = fields.check("id", check_id(&input.id));
     let kind = match input.kind.as_deref() {
         None => Kind::Boolean,
@@ -139,15 +252,17 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
     let variations: Vec<String> = match &input.variations {
         None if kind == Kind::Boolean => vec!["on".into(), "off".into()],
         None => {
-            fields.0.push(FieldError::new("variations", "are required for a multivar flag"));
+            broken.0.push(FieldError::new("variations", "are required for a multivar flag"));
             Vec::new()
         }
         Some(list) => {
             let mut out: Vec<String> = Vec::new();
-            for (i, v) in list.iter().enumerate() {
-                if let Some(v) = text(&mut fields, &format!("variations[{i}]"), v, 100) {
+            for (i, raw) in list.iter().enumerate() {
+                if let Some(v) = text(&mut fields, &format!("variations[{i}]"), raw, 100) {
                     if out.contains(&v) {
-                        fields.0.push(FieldError::new("variations", format!("{v} appears twice")));
+                        // Sent twice (the schema's uniqueItems), or twice once trimmed.
+                        let twice = if list[..i].contains(raw) { &mut fields } else { &mut broken };
+                        twice.0.push(FieldError::new("variations", format!("{v} appears twice")));
                     }
                     out.push(v);
                 }
@@ -156,27 +271,27 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
                 fields.0.push(FieldError::new("variations", "must hold 1 to 100 variations"));
             }
             if kind == Kind::Boolean && list.len() != 2 {
-                fields.0.push(FieldError::new("variations", "a boolean flag has exactly two"));
+                broken.0.push(FieldError::new("variations", "a boolean flag has exactly two"));
             }
             out
         }
     };
     let given = input.values.clone().unwrap_or_default();
     for name in given.keys().filter(|k| !variations.contains(k)) {
-        fields.0.push(FieldError::new(format!("values.{name}"), "is not one of the variations"));
+        broken.0.push(FieldError::new(format!("values.{name}"), "is not one of the variations"));
     }
     let mut values = BTreeMap::new();
     for v in &variations {
         let value = match (given.get(v), kind) {
             (Some(Value::Bool(b)), Kind::Boolean) => Value::Bool(*b),
             (Some(_), Kind::Boolean) => {
-                fields.0.push(FieldError::new(format!("values.{v}"), "must be true or false in a boolean flag"));
+                broken.0.push(FieldError::new(format!("values.{v}"), "must be true or false in a boolean flag"));
                 continue;
             }
             (None, Kind::Boolean) => match boolean_name(v) {
                 Some(b) => Value::Bool(b),
                 None => {
-                    fields.0.push(FieldError::new(
+                    broken.0.push(FieldError::new(
                         format!("values.{v}"),
                         "is needed: the name is not on/off or true/false",
                     ));
@@ -189,12 +304,12 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
         values.insert(v.clone(), value);
     }
     if kind == Kind::Boolean && values.len() == 2 && values.values().filter(|v| **v == Value::Bool(true)).count() != 1 {
-        fields.0.push(FieldError::new("values", "a boolean flag needs one true and one false variation"));
+        broken.0.push(FieldError::new("values", "a boolean flag needs one true and one false variation"));
     }
     let off_variation = match &input.off_variation {
         Some(v) if variations.contains(v) => v.clone(),
         Some(v) => {
-            fields.0.push(FieldError::new("off_variation", format!("{v} is not one of the variations")));
+            broken.0.push(FieldError::new("off_variation", format!("{v} is not one of the variations")));
             String::new()
         }
         None => variations
@@ -207,7 +322,7 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
     };
     let fallthrough = match &input.fallthrough {
         Some(f) => {
-            serve(&mut fields, "fallthrough", f, &variations);
+            serve(&mut fields, &mut broken, "fallthrough", f, &variations);
             f.clone()
         }
         None => {
@@ -224,8 +339,8 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
     for (i, r) in given_rules.iter().enumerate().take(100) {
         let name = format!("rules[{i}]");
         let s = Serve { variation: r.variation.clone(), rollout: r.rollout.clone() };
-        serve(&mut fields, &name, &s, &variations);
-        if let Some(c) = condition(&mut fields, &format!("{name}.if"), &r.condition) {
+        serve(&mut fields, &mut broken, &name, &s, &variations);
+        if let Some(c) = condition(&mut fields, &mut broken, &format!("{name}.if"), &r.condition) {
             rules.push(Rule { condition: c, serve: s });
         }
     }
@@ -234,10 +349,10 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
         fields.0.push(FieldError::new("targets.users", "at most 10,000 users"));
     }
     for (user, v) in &users {
-        if user.is_empty() || user.len() > 200 {
+        if user.is_empty() || user.chars().count() > 200 {
             fields.0.push(FieldError::new("targets.users", "user keys must be 1 to 200 characters"));
         } else if !variations.contains(v) {
-            fields
+            broken
                 .0
                 .push(FieldError::new(format!("targets.users.{user}"), format!("{v} is not one of the variations")));
         }
@@ -259,7 +374,13 @@ pub fn build(input: &FlagDefinition, base: Option<&Flag>, by: &str, now: i64) ->
         }
         None => base.map(|b| b.tags.clone()).unwrap_or_default(),
     };
-    fields.finish()?;
+    if !fields.0.is_empty() {
+        fields.0.extend(broken.0);
+        return Err(ApiError::Validation(fields.0));
+    }
+    if !broken.0.is_empty() {
+        return Err(ApiError::Unprocessable(broken.0));
+    }
     Ok(Flag {
         id: id.unwrap_or_default(),
         on: input.on,

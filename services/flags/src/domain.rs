@@ -55,7 +55,10 @@ pub struct Condition {
 /// One slice of a percentage rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Weighted {
+    /// One of the flag's variations.
     pub variation: String,
+    /// Its share: 0 to 1,000,000; the slices of a rollout weigh 1 to 1,000,000 in all.
+    #[schema(maximum = 1_000_000)]
     pub weight: u32,
 }
 
@@ -65,8 +68,10 @@ pub struct Serve {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "on")]
     pub variation: Option<String>,
-    /// Split by flagd's `fractional` bucketing on flag key + user, sticky per user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Split by flagd's `fractional` bucketing on flag key + user, sticky per user: 1 to 100
+    /// slices over the flag's variations, weighing 1 to 1,000,000 in all.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::objects::optional_objects")]
+    #[schema(min_items = 1, max_items = 100)]
     pub rollout: Option<Vec<Weighted>>,
 }
 

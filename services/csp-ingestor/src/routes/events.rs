@@ -6,16 +6,17 @@ use platform::auth::Viewer;
 use platform::error::Problem;
 use platform::{ApiError, Fields};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::correlate::{self, Link, Names};
 use crate::domain::{Health, InternalService, Revision, check_name, now};
 use crate::event::EventUpdate;
-use crate::routes::AppState;
+use crate::routes::{AppState, schemas};
 use crate::view::EventView;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
 pub struct EventsQuery {
     /// true: only ongoing events; false: only ended ones; absent: both.
     pub active: Option<String>,
@@ -23,6 +24,29 @@ pub struct EventsQuery {
     pub provider: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     pub limit: Option<String>,
+}
+
+impl IntoParams for EventsQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = ParameterIn::Query;
+        vec![
+            schemas::param(
+                "active",
+                query.clone(),
+                false,
+                "true: only ongoing events; false: only ended ones; absent: both",
+                ObjectBuilder::new().schema_type(Type::Boolean),
+            ),
+            schemas::param("provider", query.clone(), false, "Only this provider's events", schemas::name()),
+            schemas::param(
+                "limit",
+                query,
+                false,
+                "Page size, 1 to 1000 (default 100)",
+                ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(1000)),
+            ),
+        ]
+    }
 }
 
 /// An event with its updates, history, internal incident and links to other providers' events.

@@ -2,10 +2,12 @@
 
 mod events;
 mod providers;
+mod schemas;
 mod services;
 
 use std::sync::Arc;
 
+use platform::{ApiError, FieldError, Fields};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -14,6 +16,28 @@ use crate::poller::Ingestor;
 /// What handlers share, built once at startup.
 pub struct AppState {
     pub ingestor: Arc<Ingestor>,
+}
+
+/// How a request with bad fields is refused, every field named: 400 when one is malformed (its
+/// schema says so; the others are listed too), else 404 when one names a provider not watched
+/// (`missing`), else 422 when fields are well formed but cannot be acted on as they stand (a feed
+/// left out for a name not in the catalogue; a provider not watched where the path names a
+/// provider, so a 404 would read as that one being gone).
+pub fn finish(fields: Fields, missing: Vec<FieldError>, unprocessable: Vec<FieldError>) -> Result<(), ApiError> {
+    let mut all = fields.0;
+    let malformed = !all.is_empty();
+    let any_missing = !missing.is_empty();
+    all.extend(missing);
+    all.extend(unprocessable);
+    if all.is_empty() {
+        Ok(())
+    } else if malformed {
+        Err(ApiError::Validation(all))
+    } else if any_missing {
+        Err(ApiError::ReferenceNotFound(all))
+    } else {
+        Err(ApiError::Unprocessable(all))
+    }
 }
 
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -8,77 +8,134 @@ use platform::error::Problem;
 use platform::extract::{IfMatch, Json, etag};
 use platform::{ApiError, FieldError, Fields};
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::catalogue::{self, CATALOGUE, KnownProvider};
 use crate::domain::{ProbeSettings, Provider, ProviderType, check_list, check_name, check_url, now};
 use crate::event::Impact;
 use crate::poller::RefreshResult;
-use crate::routes::AppState;
+use crate::routes::{AppState, finish, schemas};
 use crate::store::Expect;
 use crate::view::ProviderView;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProbeInput {
-    /// Text the answer must contain.
+    /// Text the answer must contain, at most 1000 characters (empty: none).
+    #[schema(max_length = 1000)]
     pub expected_text: Option<String>,
     /// Consecutive failures before an event opens (1 to 100, default 3).
+    #[schema(minimum = 1, maximum = 100)]
     pub failures_to_open: Option<i64>,
+}
+
+/// How a provider is read, as a request names it (`atom` is read as `rss`; any case).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TypeName {
+    Rss,
+    Atom,
+    Json,
+    Statuspage,
+    Gcp,
+    Aws,
+    Statusio,
+    Slack,
+    Http,
+}
+
+/// The impact from which an internal incident is raised, or never (any case).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Threshold {
+    Minor,
+    Major,
+    Critical,
+    Never,
 }
 
 /// A provider to watch. A catalogue name alone is enough (`{"name": "github"}`); otherwise
 /// `feed_url` and `type` are needed.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProviderCreate {
-    #[schema(example = "aws")]
+    /// A catalogue name, or a new one.
+    #[schema(schema_with = schemas::name)]
     pub name: String,
-    #[schema(example = "https://status.aws.amazon.com/rss/ec2-us-east-1.rss", format = "uri")]
+    /// Needed unless the name is in the catalogue (else 422).
+    #[schema(schema_with = schemas::feed_url)]
     pub feed_url: Option<String>,
-    /// rss or json (the reference types), or statuspage, gcp, aws, statusio, slack, http.
+    /// rss or json (the reference types), or statuspage, gcp, aws, statusio, slack, http. Needed
+    /// unless the name is in the catalogue (else 422).
     #[serde(rename = "type")]
-    #[schema(example = "rss")]
+    #[schema(value_type = Option<TypeName>, example = "rss")]
     pub kind: Option<String>,
+    /// The name shown; the catalogue's, else the name, when left out.
+    #[schema(format = "line", min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
-    /// Seconds between polls (default from the settings).
+    /// Seconds between polls, 10 (the configured minimum) to 86400; default from the settings.
+    #[schema(minimum = 10, maximum = 86400)]
     pub interval_secs: Option<i64>,
     pub enabled: Option<bool>,
     /// Only events touching these components.
+    #[schema(schema_with = schemas::optional_short_list)]
     pub components: Option<Vec<String>>,
     /// Only events in these regions.
+    #[schema(schema_with = schemas::optional_short_list)]
     pub regions: Option<Vec<String>>,
     /// minor, major, critical (default) or never: the impact from which an internal incident is raised.
-    #[schema(example = "critical")]
+    #[schema(value_type = Option<Threshold>, example = "critical")]
     pub incident_threshold: Option<String>,
     /// Mark the internal incident mitigated when the provider resolves (default true).
     pub mitigate_on_resolve: Option<bool>,
-    /// Names of providers this one runs on.
+    /// Names of providers this one runs on; each must be watched already, and not be this one
+    /// (else 404).
+    #[schema(schema_with = schemas::optional_short_list)]
     pub depends_on: Option<Vec<String>>,
     /// For `type: http`.
+    #[serde(default, deserialize_with = "crate::objects::optional_object")]
     pub probe: Option<ProbeInput>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProviderEdit {
+    #[schema(format = "line", min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
+    #[schema(schema_with = schemas::feed_url)]
     pub feed_url: Option<String>,
     #[serde(rename = "type")]
+    #[schema(value_type = Option<TypeName>)]
     pub kind: Option<String>,
+    /// Seconds between polls, 10 (the configured minimum) to 86400.
+    #[schema(minimum = 10, maximum = 86400)]
     pub interval_secs: Option<i64>,
     pub enabled: Option<bool>,
+    #[schema(schema_with = schemas::optional_short_list)]
     pub components: Option<Vec<String>>,
+    #[schema(schema_with = schemas::optional_short_list)]
     pub regions: Option<Vec<String>>,
+    #[schema(value_type = Option<Threshold>)]
     pub incident_threshold: Option<String>,
     pub mitigate_on_resolve: Option<bool>,
+    /// Names of providers this one runs on; each must be watched already, and not be this one
+    /// (else 422).
+    #[schema(schema_with = schemas::optional_short_list)]
     pub depends_on: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::objects::optional_object")]
     pub probe: Option<ProbeInput>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
 pub struct RefreshQuery {
-    /// The provider's name.
-    #[param(example = "cloudflare", required = true)]
+    /// The provider's name (required: 400 without it).
     pub provider: Option<String>,
+}
+
+impl IntoParams for RefreshQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![schemas::param("provider", ParameterIn::Query, true, "The provider's name", schemas::name())]
+    }
 }
 
 fn threshold(raw: &str) -> Result<Option<Impact>, String> {
@@ -91,19 +148,21 @@ fn threshold(raw: &str) -> Result<Option<Impact>, String> {
     }
 }
 
+/// One line of at most 100 characters as sent, not blank, without control characters; trimmed.
 fn display_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err("must be 1 to 100 characters".into());
+    if raw.trim().is_empty() || raw.chars().count() > 100 || raw.chars().any(char::is_control) {
+        return Err("must be one line of 1 to 100 characters".into());
     }
-    Ok(name.to_string())
+    Ok(raw.trim().to_string())
 }
 
-/// Checks the fields a create and an edit share, writing them into `p`.
+/// Checks the fields a create and an edit share, writing them into `p`. Names of providers that
+/// are not watched go to `unresolved` (404, or 422 on an edit), the rest to `fields` (400).
 #[allow(clippy::too_many_arguments)]
 async fn apply_fields(
     state: &AppState,
     fields: &mut Fields,
+    unresolved: &mut Vec<FieldError>,
     p: &mut Provider,
     interval_secs: Option<i64>,
     components: Option<&[String]>,
@@ -155,7 +214,7 @@ async fn apply_fields(
         if missing.is_empty() {
             p.depends_on = deps;
         } else {
-            fields.0.push(FieldError::new("depends_on", format!("no such provider: {}", missing.join(", "))));
+            unresolved.push(FieldError::new("depends_on", format!("no such provider: {}", missing.join(", "))));
         }
     }
     Ok(())
@@ -177,7 +236,9 @@ fn view(p: &Provider, state: crate::domain::PollState, status: StatusCode) -> Ht
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`depends_on` names a provider not watched (or this one), named in `errors`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A provider of that name exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`feed_url` or `type` left out for a name not in the catalogue, each named", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -188,17 +249,27 @@ pub async fn create_provider(
     Json(body): Json<ProviderCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::default();
+    let mut unresolved = Vec::new();
+    let mut incomplete = Vec::new();
     let name = fields.check("name", check_name(&body.name));
     let known = name.as_deref().and_then(catalogue::find);
+    // Not worded "is required": the field is optional, needed only for this name.
+    let not_in_catalogue = |field: &str| FieldError::new(field, "needed: the name is not in the catalogue");
     let feed_url = match (&body.feed_url, known) {
         (Some(url), _) => fields.check("feed_url", check_url(url)),
         (None, Some(k)) => Some(k.feed_url.to_string()),
-        (None, None) => fields.check("feed_url", Err("is required (the name is not in the catalogue)".into())),
+        (None, None) => {
+            incomplete.push(not_in_catalogue("feed_url"));
+            None
+        }
     };
     let kind = match (&body.kind, known) {
         (Some(kind), _) => fields.check("type", ProviderType::parse(kind)),
         (None, Some(k)) => Some(k.kind),
-        (None, None) => fields.check("type", Err("is required (the name is not in the catalogue)".into())),
+        (None, None) => {
+            incomplete.push(not_in_catalogue("type"));
+            None
+        }
     };
     let display = match (&body.display_name, known) {
         (Some(d), _) => fields.check("display_name", display_name(d)),
@@ -226,6 +297,7 @@ pub async fn create_provider(
     apply_fields(
         &state,
         &mut fields,
+        &mut unresolved,
         &mut provider,
         body.interval_secs,
         body.components.as_deref(),
@@ -235,7 +307,7 @@ pub async fn create_provider(
         body.probe.as_ref(),
     )
     .await?;
-    fields.finish()?;
+    finish(fields, unresolved, incomplete)?;
     let due_ms = chrono::Utc::now().timestamp_millis();
     if !state.ingestor.store.put_provider(&provider, Expect::New, due_ms).await? {
         return Err(ApiError::Conflict(format!("a provider named {} exists", provider.name)));
@@ -299,6 +371,7 @@ pub async fn get_provider(
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`depends_on` names a provider not watched (or this one), named in `errors`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -318,6 +391,7 @@ pub async fn edit_provider(
     }
     let mut p = before.clone();
     let mut fields = Fields::default();
+    let mut unresolved = Vec::new();
     if let Some(d) = body.display_name.as_deref().and_then(|d| fields.check("display_name", display_name(d))) {
         p.display_name = d;
     }
@@ -336,6 +410,7 @@ pub async fn edit_provider(
     apply_fields(
         &state,
         &mut fields,
+        &mut unresolved,
         &mut p,
         body.interval_secs,
         body.components.as_deref(),
@@ -345,7 +420,8 @@ pub async fn edit_provider(
         body.probe.as_ref(),
     )
     .await?;
-    fields.finish()?;
+    // Not 404 here: that would read as the provider of the path being gone.
+    finish(fields, Vec::new(), unresolved)?;
     if p == before {
         let poll_state = state.ingestor.store.state(&p.name).await?;
         return Ok(view(&p, poll_state, StatusCode::OK));

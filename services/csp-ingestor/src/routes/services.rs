@@ -7,16 +7,44 @@ use platform::error::Problem;
 use platform::extract::Json;
 use platform::{ApiError, FieldError, Fields};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::correlate::{self, Cause, IncidentFacts, Names};
 use crate::domain::{Dependency, InternalService, check_list, check_name, now};
-use crate::routes::AppState;
+use crate::routes::{AppState, finish, schemas};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ServiceDependencies {
-    /// The providers (and optionally their components) the service runs on.
-    pub depends_on: Vec<Dependency>,
+    /// The providers (and optionally their components) the service runs on, at most 50.
+    #[serde(deserialize_with = "crate::objects::objects")]
+    #[schema(max_items = 50)]
+    pub depends_on: Vec<DependencyInput>,
+}
+
+/// A provider the service runs on.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DependencyInput {
+    /// A provider watched (else 404).
+    #[schema(schema_with = schemas::name)]
+    pub provider: String,
+    /// Only these components of it (case-insensitive); left out or empty: all of it.
+    #[serde(default)]
+    #[schema(schema_with = schemas::short_list)]
+    pub components: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServicePath {
+    /// Internal service name, as incidents name it.
+    pub name: String,
+}
+
+impl IntoParams for ServicePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let about = "Internal service name, as incidents name it";
+        vec![schemas::param("name", ParameterIn::Path, true, about, schemas::name())]
+    }
 }
 
 fn service_name(raw: &str) -> Result<String, ApiError> {
@@ -26,12 +54,13 @@ fn service_name(raw: &str) -> Result<String, ApiError> {
 /// Declare the providers an internal service runs on (replaces what was declared).
 #[utoipa::path(
     tag = "services",
-    params(("name" = String, Path, description = "Internal service name, as incidents name it")),
+    params(ServicePath),
     request_body = ServiceDependencies,
     responses(
         (status = 200, description = "Declared", body = InternalService),
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A provider named is not watched, each named in `errors`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -39,11 +68,12 @@ fn service_name(raw: &str) -> Result<String, ApiError> {
 pub async fn put_service(
     _caller: Sre,
     state: web::Data<AppState>,
-    name: web::Path<String>,
+    path: web::Path<ServicePath>,
     Json(body): Json<ServiceDependencies>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = check_name(&name).map_err(|e| ApiError::validation("name", e))?;
+    let name = check_name(&path.name).map_err(|e| ApiError::validation("name", e))?;
     let mut fields = Fields::default();
+    let mut unresolved = Vec::new();
     if body.depends_on.len() > 50 {
         fields.0.push(FieldError::new("depends_on", "at most 50 providers"));
     }
@@ -54,7 +84,7 @@ pub async fn put_service(
         if let Some(provider) = &provider
             && state.ingestor.store.provider(provider).await?.is_none()
         {
-            fields.0.push(FieldError::new(format!("depends_on[{i}].provider"), format!("no provider {provider}")));
+            unresolved.push(FieldError::new(format!("depends_on[{i}].provider"), format!("no provider {provider}")));
         }
         if let (Some(provider), Some(components)) = (provider, components) {
             match depends_on.iter_mut().find(|d| d.provider == provider) {
@@ -63,7 +93,7 @@ pub async fn put_service(
             }
         }
     }
-    fields.finish()?;
+    finish(fields, unresolved, Vec::new())?;
     let service = InternalService { name, depends_on, updated_at: now() };
     state.ingestor.store.put_service(&service).await?;
     Ok(HttpResponse::Ok().json(service))

@@ -100,10 +100,21 @@ async fn events_are_linked_across_providers_with_confidence_and_evidence() {
             Some(&json!({"depends_on": [{"provider": "nobody"}, {"provider": "cloudflare", "components": [""]}]})),
         )
         .await;
+    assert_eq!(bad.status(), 400);
     assert_eq!(
         platform::testing::fields(&platform::testing::problem(bad).await),
         ["depends_on[0].provider", "depends_on[1].components"]
     );
+    let unknown = app
+        .call(
+            Method::PUT,
+            "/api/v1/csp/services/checkout",
+            Some(&app.sre.token),
+            Some(&json!({"depends_on": [{"provider": "cloudflare"}, {"provider": "nobody"}]})),
+        )
+        .await;
+    assert_eq!(unknown.status(), 404, "a provider not watched is not a malformed field");
+    assert_eq!(platform::testing::fields(&platform::testing::problem(unknown).await), ["depends_on[1].provider"]);
     let declared = app
         .call(
             Method::PUT,

@@ -19,8 +19,21 @@ async fn providers_are_registered_as_the_reference_says_and_bad_fields_are_named
         .await;
     assert_eq!(again.status(), 409);
 
+    // Well formed, but a name not in the catalogue needs its feed: 422, each field named.
     let missing = app.post("/api/v1/csp/providers", &json!({"name": "acme"})).await;
+    assert_eq!(missing.status(), 422);
     assert_eq!(fields(&problem(missing).await), ["feed_url", "type"]);
+    // A provider it runs on that is not watched: 404 naming the field.
+    let unknown = app
+        .post(
+            "/api/v1/csp/providers",
+            &json!({"name": "acme", "feed_url": app.replay.url("/x"), "type": "rss", "depends_on": ["nobody"]}),
+        )
+        .await;
+    assert_eq!(unknown.status(), 404);
+    let unknown = problem(unknown).await;
+    assert_eq!(fields(&unknown), ["depends_on"]);
+    assert_eq!(unknown["type"], "urn:polystatus:problem:reference-not-found");
     let bad = app
         .post(
             "/api/v1/csp/providers",
@@ -28,10 +41,19 @@ async fn providers_are_registered_as_the_reference_says_and_bad_fields_are_named
                     "incident_threshold": "apocalyptic", "depends_on": ["nobody"]}),
         )
         .await;
+    assert_eq!(bad.status(), 400, "malformed fields: 400, naming the unknown provider too");
     assert_eq!(
         fields(&problem(bad).await),
         ["depends_on", "feed_url", "incident_threshold", "interval_secs", "name", "type"]
     );
+    // A display name is one line as sent: control characters are refused even at its ends.
+    let tab = app
+        .post(
+            "/api/v1/csp/providers",
+            &json!({"name": "acme", "feed_url": app.replay.url("/x"), "type": "rss", "display_name": "\tAcme"}),
+        )
+        .await;
+    assert_eq!(fields(&problem(tab).await), ["display_name"]);
     let wrong_type = app.post("/api/v1/csp/providers", &json!({"name": 5, "feed_url": [], "type": "rss"})).await;
     assert_eq!(fields(&problem(wrong_type).await), ["feed_url", "name"]);
 
@@ -141,7 +163,15 @@ async fn providers_are_listed_edited_with_if_match_and_deleted_with_their_events
     assert_eq!(changed["incident_threshold"], "major");
     assert_eq!(edit("\"1\"", json!({"interval_secs": 300})).await.status(), 412);
     let invalid = edit("\"2\"", json!({"depends_on": ["edge"], "probe": {"failures_to_open": 0}})).await;
+    assert_eq!(invalid.status(), 400);
     assert_eq!(fields(&problem(invalid).await), ["depends_on", "probe.failures_to_open"]);
+    // Where the path names a provider, 404 would read as that one being gone: 422 names the field.
+    let itself = edit("\"2\"", json!({"depends_on": ["edge"]})).await;
+    assert_eq!(itself.status(), 422, "a provider cannot run on itself");
+    assert_eq!(fields(&problem(itself).await), ["depends_on"]);
+    let unknown = edit("\"2\"", json!({"depends_on": ["upstream", "nobody"]})).await;
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(problem(unknown).await["errors"][0]["message"], "no such provider: nobody");
 
     app.refresh("upstream").await;
     assert_eq!(app.get_json("/api/v1/csp/events?provider=upstream").await.as_array().map(Vec::len), Some(1));

@@ -26,6 +26,7 @@ pub struct Toggle {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Entries, 1 to 500 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
@@ -92,7 +93,10 @@ fn flag_response(status: StatusCode, flag: &Flag) -> HttpResponse {
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The flag kept changing while this was written; try again", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fields that do not fit together (a variation the flag does not have, a boolean flag \
+            without exactly two variations, rollout weights beyond 1,000,000 in all...), each named", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -182,6 +186,7 @@ pub async fn get_flag(
         (status = 200, description = "Toggled", body = Flag),
         (status = 400, description = "`on` missing or not a boolean", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such flag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The flag kept changing while this was written; try again", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -220,6 +225,7 @@ pub async fn toggle_flag(
     responses(
         (status = 200, description = "Deleted", body = Deleted),
         (status = 404, description = "No such flag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The flag changed while it was being deleted; read it again", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -244,6 +250,7 @@ pub async fn delete_flag(
     responses(
         (status = 200, description = "Audit entries, newest first", body = Vec<AuditEntry>),
         (status = 400, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such flag (nor a history of one)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -10,9 +10,11 @@ use platform::ApiError;
 use platform::auth::Viewer;
 use platform::error::Problem;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::cache::Snapshot;
 use crate::evaluate::{Context, EvalError, Evaluation, evaluate};
@@ -43,15 +45,25 @@ fn not_modified(req: &HttpRequest, tag: &str) -> bool {
         .is_some_and(|sent| sent.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
+/// The context of `GET /flags`; any other query parameter is an attribute too.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FlagsQuery {
+    /// The user (targeting key): any text that is not blank.
+    #[param(example = "alice", pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
+    user: String,
+    /// The user's role: any text that is not blank.
+    #[param(example = "manager", pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
+    role: String,
+}
+
 /// The flags for a user: an object mapping each flag id to its variation and whether the flag
 /// is off. `user` and `role` are required (the reference contract); any other query parameter
 /// (team, email, custom ones) is a context attribute too.
 #[utoipa::path(
     tag = "evaluation",
-    params(
-        ("user" = String, Query, description = "The user (targeting key)", example = "alice"),
-        ("role" = String, Query, description = "The user's role", example = "manager"),
-    ),
+    params(FlagsQuery),
     responses(
         (status = 200, description = "Each flag's variation; `ETag`, and 304 for `If-None-Match`", body = BTreeMap<String, UserFlag<'static>>),
         (status = 304, description = "Unchanged since the ETag sent"),
@@ -154,22 +166,38 @@ pub struct OfrepBulk {
     pub flags: Vec<Value>,
 }
 
-#[derive(serde::Deserialize)]
-struct OfrepRequest {
-    #[serde(default)]
-    context: Option<Value>,
+/// An OFREP evaluation request: a JSON object with the evaluation context.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OfrepRequest {
+    context: OfrepContext,
 }
 
-/// The OFREP context from a request body: `{"context": {"targetingKey": ..., ...}}`.
+/// The evaluation context: the targeting key and any attributes (rules compare them).
+#[derive(ToSchema)]
+#[schema(example = json!({"targetingKey": "alice", "role": "sre"}))]
+#[allow(dead_code)]
+pub struct OfrepContext {
+    /// The user; percentage rollouts need it.
+    #[serde(rename = "targetingKey")]
+    targeting_key: Option<String>,
+}
+
+/// The OFREP context from a request body: `{"context": {"targetingKey": ..., ...}}`. The body
+/// must be a JSON object whose `context` is an object: anything else is `INVALID_CONTEXT`, a body
+/// that is not JSON `PARSE_ERROR`.
 fn ofrep_context(body: &[u8]) -> Result<Context, (&'static str, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Context::default());
+        return Err(("INVALID_CONTEXT", "the body must be a JSON object with a context object".into()));
     }
-    let request: OfrepRequest =
-        serde_json::from_slice(body).map_err(|e| ("PARSE_ERROR", format!("the body is not a JSON object: {e}")))?;
-    let mut attributes = match request.context {
-        None | Some(Value::Null) => Map::new(),
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| ("PARSE_ERROR", format!("the body is not JSON: {e}")))?;
+    let Value::Object(mut request) = request else {
+        return Err(("INVALID_CONTEXT", "the body must be a JSON object with a context object".into()));
+    };
+    let mut attributes = match request.remove("context") {
         Some(Value::Object(o)) => o,
+        None => return Err(("INVALID_CONTEXT", "context is required".into())),
         Some(_) => return Err(("INVALID_CONTEXT", "context must be an object".into())),
     };
     let targeting_key = match attributes.remove("targetingKey") {
@@ -211,6 +239,17 @@ fn json_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> 
     }
 }
 
+/// The type a client expects of a flag's value (any case).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ValueType {
+    Boolean,
+    String,
+    Number,
+    Object,
+}
+
 /// Evaluate one flag (OpenFeature Remote Evaluation Protocol). OFREP requests do not say which
 /// type the caller wants, so SDK providers check it themselves; a client that names it with
 /// `?type=` gets `TYPE_MISMATCH` from the server when the value is of another type.
@@ -218,17 +257,19 @@ fn json_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> 
     tag = "ofrep",
     params(
         ("key" = String, Path, description = "Flag id"),
-        ("type" = Option<String>, Query, description = "The type expected: boolean, string, number or object"),
+        ("type" = Option<ValueType>, Query, description = "The type expected: boolean, string, number or object"),
     ),
-    request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\", \"role\": \"sre\"}}`"),
+    request_body(content = OfrepRequest, description = "`{\"context\": {\"targetingKey\": \"alice\", \"role\": \"sre\"}}`"),
     responses(
         (status = 200, description = "Evaluated", body = OfrepResult),
-        (status = 400, description = "TARGETING_KEY_MISSING, TYPE_MISMATCH, INVALID_CONTEXT or PARSE_ERROR; a problem naming `type` when it is not a type", content(
+        (status = 400, description = "TARGETING_KEY_MISSING (a rollout needs `context.targetingKey`), INVALID_CONTEXT \
+            or PARSE_ERROR (OFREP's answers); a problem naming `type` when it is not a type", content(
             (OfrepError = "application/json"),
             (Problem = "application/problem+json"),
         )),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "FLAG_NOT_FOUND", body = OfrepError),
+        (status = 422, description = "TYPE_MISMATCH: the flag's value is not of the `type` asked", body = OfrepError),
     ),
     security(("bearer" = []))
 )]
@@ -258,7 +299,8 @@ pub async fn ofrep_flag(
     let snapshot = state.cache.snapshot();
     Ok(match ofrep_one(&snapshot, &key, &context) {
         Outcome::Ok(result) => match expected.filter(|t| t != json_type(result.value)) {
-            Some(wanted) => HttpResponse::BadRequest().json(OfrepError {
+            // A well-formed question the flag cannot answer as asked (OFREP has no `type`).
+            Some(wanted) => HttpResponse::UnprocessableEntity().json(OfrepError {
                 key: key.clone(),
                 error_code: "TYPE_MISMATCH",
                 error_details: format!("{key} is a {} flag, not {wanted}", json_type(result.value)),
@@ -283,7 +325,7 @@ fn json_type(value: &Value) -> &'static str {
 /// Evaluate every flag at once (OFREP bulk), with `ETag` / `If-None-Match` → 304.
 #[utoipa::path(
     tag = "ofrep",
-    request_body(content = Object, description = "`{\"context\": {\"targetingKey\": \"alice\"}}`"),
+    request_body(content = OfrepRequest, description = "`{\"context\": {\"targetingKey\": \"alice\"}}`"),
     responses(
         (status = 200, description = "Every flag, each a result or an error", body = OfrepBulk),
         (status = 304, description = "Unchanged since the ETag sent"),
@@ -346,12 +388,52 @@ fn bulk_answer(snapshot: &Snapshot, context: &Context) -> Vec<u8> {
     out
 }
 
+/// One event of `GET /flags/stream`, as an event-stream reader sees it: its name and its data, a
+/// JSON document. `ready` comes first, with the version of the flags; then `flags_changed` with
+/// each new version and the ids of the flags it added, changed or deleted (none when the stream
+/// fell behind: read every flag again).
+pub struct FlagStreamEvent;
+
+impl PartialSchema for FlagStreamEvent {
+    fn schema() -> RefOr<Schema> {
+        let event = |name: &str, description: &str, data: ObjectBuilder| {
+            ObjectBuilder::new()
+                .description(Some(description))
+                .property("event", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
+                .required("event")
+                .property(
+                    "data",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type("application/json")
+                        .content_schema(Some(data.schema_type(Type::Object).required("version").build())),
+                )
+                .required("data")
+        };
+        let version =
+            || ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).description(Some("The flags' version"));
+        let ready = ObjectBuilder::new().property("version", version());
+        let changed = ObjectBuilder::new().property("version", version()).required("flags").property(
+            "flags",
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("Ids of the flags added, changed or deleted")),
+        );
+        OneOfBuilder::new()
+            .item(event("ready", "First: the version the flags are at", ready))
+            .item(event("flags_changed", "A new version, and the flags it changed", changed))
+            .into()
+    }
+}
+
+impl ToSchema for FlagStreamEvent {}
+
 /// Server-Sent Events: `ready` with the current version, then `flags_changed` with the new
 /// version and the flags it changed, and a comment every 15 s to keep the connection open.
 #[utoipa::path(
     tag = "evaluation",
     responses(
-        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream: `ready`, then `flags_changed` at each change; each event's data is JSON", content_type = "text/event-stream", body = FlagStreamEvent),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -361,30 +443,37 @@ pub async fn flag_stream(_caller: Viewer, state: web::Data<AppState>) -> HttpRes
     let receiver = state.cache.subscribe();
     let first = format!("event: ready\ndata: {}\n\n", json!({"version": state.cache.snapshot().version}));
     let stop = state.stop.clone();
-    let events =
-        futures_util::stream::unfold((Some(first), receiver, stop), |(pending, mut receiver, stop)| async move {
+    let cache = state.cache.clone();
+    let events = futures_util::stream::unfold(
+        (Some(first), receiver, stop, cache),
+        |(pending, mut receiver, stop, cache)| async move {
             if let Some(first) = pending {
-                return Some((Ok::<_, actix_web::Error>(web::Bytes::from(first)), (None, receiver, stop)));
+                return Some((Ok::<_, actix_web::Error>(web::Bytes::from(first)), (None, receiver, stop, cache)));
             }
             let chunk = tokio::select! {
                 () = stop.cancelled() => return None,
                 changed = receiver.recv() => match changed {
                     Ok(c) => format!("event: flags_changed\ndata: {}\n\n", json!(c)),
                     // Fell behind: tell the client to read everything again.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        "event: flags_changed\ndata: {\"flags\": []}\n\n".to_string()
-                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged(cache.snapshot().version),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
                 () = tokio::time::sleep(Duration::from_secs(15)) => ": keep-alive\n\n".to_string(),
             };
-            Some((Ok(web::Bytes::from(chunk)), (None, receiver, stop)))
-        });
+            Some((Ok(web::Bytes::from(chunk)), (None, receiver, stop, cache)))
+        },
+    );
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
         .streaming(events)
+}
+
+/// The event for a stream that fell behind: the version now, and no flag named, so the client
+/// reads every flag again.
+fn lagged(version: u64) -> String {
+    format!("event: flags_changed\ndata: {}\n\n", json!({"version": version, "flags": []}))
 }
 
 #[cfg(test)]
@@ -438,5 +527,13 @@ mod tests {
         let missing: Value = serde_json::from_slice(&bulk_answer(&snapshot, &contexts[2])).expect("valid JSON");
         assert_eq!(missing["flags"][3]["errorCode"], "TARGETING_KEY_MISSING");
         assert_eq!(missing["flags"][0]["value"], json!({"text": "say \"hi\" \\ ünïcode\n"}));
+    }
+
+    #[test]
+    fn a_stream_that_fell_behind_is_told_the_version_and_no_flag() {
+        let event = lagged(12);
+        let data = event.strip_prefix("event: flags_changed\ndata: ").and_then(|d| d.strip_suffix("\n\n"));
+        let data: Value = serde_json::from_str(data.expect("one flags_changed event")).expect("JSON data");
+        assert_eq!(data, json!({"version": 12, "flags": []}));
     }
 }

@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(OpenApi)]
 #[openapi(
+    components(schemas(evaluation::ValueType)),
     info(
         title = "PolyStatus - Feature Flags API",
         version = "1.0.0",

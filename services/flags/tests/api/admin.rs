@@ -65,6 +65,7 @@ async fn every_bad_field_of_a_definition_is_named() {
             }),
         )
         .await;
+    assert_eq!(bad.status(), 400, "malformed fields: 400, naming the ones that do not fit together too");
     assert_eq!(
         fields(&problem(bad).await),
         [
@@ -88,11 +89,74 @@ async fn every_bad_field_of_a_definition_is_named() {
             &json!({"id": "b", "on": true, "variations": ["yes", "maybe"], "values": {"yes": "y"}}),
         )
         .await;
+    assert_eq!(boolean.status(), 422, "well formed, but not a boolean flag");
     assert_eq!(fields(&problem(boolean).await), ["values.maybe", "values.yes"]);
     let types = app.admin_post("/admin/flags", &json!({"id": 3, "on": "yes"})).await;
     assert_eq!(fields(&problem(types).await), ["id", "on"]);
     let missing = app.admin_post("/admin/flags", &json!({})).await;
     assert_eq!(fields(&problem(missing).await), ["id", "on"]);
+}
+
+#[tokio::test]
+async fn fields_that_match_their_schema_but_not_each_other_are_refused_with_422() {
+    let app = spawn_app().await;
+    let refused = |body: Value| {
+        let app = &app;
+        async move {
+            let resp = app.admin_post("/admin/flags", &body).await;
+            let status = resp.status().as_u16();
+            (status, fields(&problem(resp).await))
+        }
+    };
+    let unknown = json!({"id": "f", "on": true, "fallthrough": {"variation": "maybe"}, "off_variation": "nope",
+                         "targets": {"users": {"alice": "sometimes"}}, "values": {"other": true}});
+    assert_eq!(
+        refused(unknown).await,
+        (
+            422,
+            vec![
+                "fallthrough.variation".into(),
+                "off_variation".into(),
+                "targets.users.alice".into(),
+                "values.other".into()
+            ]
+        )
+    );
+    let multivar = json!({"id": "f", "on": true, "kind": "multivar"});
+    assert_eq!(refused(multivar).await, (422, vec!["variations".to_string()]));
+    let three = json!({"id": "f", "on": true, "variations": ["on", "off", "maybe"]});
+    assert_eq!(refused(three).await.0, 422);
+    let trimmed_twice = json!({"id": "f", "on": true, "kind": "multivar", "variations": ["a", " a"]});
+    assert_eq!(refused(trimmed_twice).await, (422, vec!["variations".to_string()]));
+    let sent_twice = json!({"id": "f", "on": true, "kind": "multivar", "variations": ["a", "a"]});
+    assert_eq!(refused(sent_twice).await, (400, vec!["variations".to_string()]), "uniqueItems");
+    let empty_serve = json!({"id": "f", "on": true, "fallthrough": {}});
+    assert_eq!(refused(empty_serve).await, (422, vec!["fallthrough".to_string()]));
+    let semver = json!({"id": "f", "on": true, "rules": [{"if": {"attr": "app", "op": "semver_gt", "value": "new"}, "variation": "on"}]});
+    assert_eq!(refused(semver).await, (422, vec!["rules[0].if.value".to_string()]));
+
+    // Each slice weighs 0 to 1,000,000 (the schema); together 1 to 1,000,000 (422).
+    let slices = |weights: &[u64]| {
+        let rollout: Vec<Value> = weights.iter().map(|w| json!({"variation": "on", "weight": w})).collect();
+        json!({"id": "f", "on": true, "fallthrough": {"rollout": rollout}})
+    };
+    assert_eq!(refused(slices(&[600_000, 600_000])).await, (422, vec!["fallthrough.rollout".to_string()]));
+    assert_eq!(refused(slices(&[0, 0])).await, (422, vec!["fallthrough.rollout".to_string()]));
+    let too_heavy = refused(slices(&[1_000_001])).await;
+    assert_eq!(too_heavy.0, 400, "a slice beyond its schema's maximum");
+    assert_eq!(too_heavy.1, ["fallthrough.rollout", "fallthrough.rollout[0].weight"], "the total is named too");
+    assert_eq!(refused(slices(&[])).await, (400, vec!["fallthrough.rollout".to_string()]));
+    let zero_slice = app.admin_post("/admin/flags", &slices(&[0, 1_000_000])).await;
+    assert_eq!(zero_slice.status(), 201, "a slice may weigh nothing");
+
+    // User keys are 1 to 200 characters, not bytes.
+    let user = "é".repeat(200);
+    let targeted =
+        app.admin_post("/admin/flags", &json!({"id": "g", "on": true, "targets": {"users": {user: "on"}}})).await;
+    assert_eq!(targeted.status(), 201);
+    let user = "é".repeat(201);
+    let too_long = json!({"id": "g", "on": true, "targets": {"users": {user: "on"}}});
+    assert_eq!(refused(too_long).await, (400, vec!["targets.users".to_string()]));
 }
 
 #[tokio::test]

@@ -110,13 +110,31 @@ async fn ofrep_single_evaluations_carry_typed_values_reasons_and_error_codes() {
     assert_eq!(garbage.json::<Value>().await.expect("json")["errorCode"], "PARSE_ERROR");
     let anonymous = app.call(Method::POST, &format!("{path}/banner-colour"), None, Some(&json!({}))).await;
     assert_eq!(anonymous.status(), 401);
+    for (body, code) in [
+        (Some(json!([])), "INVALID_CONTEXT"),
+        (None, "INVALID_CONTEXT"),
+        (Some(json!({})), "INVALID_CONTEXT"),
+        (Some(json!({"context": 3})), "INVALID_CONTEXT"),
+        (Some(json!({"context": null})), "INVALID_CONTEXT"),
+        (Some(json!({"context": {"targetingKey": 7}})), "INVALID_CONTEXT"),
+    ] {
+        let resp =
+            app.call(Method::POST, &format!("{path}/banner-colour"), Some(&app.viewer.token), body.as_ref()).await;
+        assert_eq!(resp.status(), 400, "{body:?}");
+        let answer: Value = resp.json().await.expect("json");
+        assert_eq!(
+            (answer["key"].clone(), answer["errorCode"].clone()),
+            (json!("banner-colour"), json!(code)),
+            "{body:?}"
+        );
+    }
 
     // A client naming the type it wants is told when the flag's value is another one.
     let context = json!({"context": {"targetingKey": "x"}});
     let (status, number) = app.evaluate(&format!("{path}/max-items?type=number"), &context).await;
     assert_eq!((status, number["value"].clone()), (200, json!(10)));
     let (status, mismatch) = app.evaluate(&format!("{path}/max-items?type=boolean"), &context).await;
-    assert_eq!((status, mismatch["errorCode"].clone()), (400, json!("TYPE_MISMATCH")));
+    assert_eq!((status, mismatch["errorCode"].clone()), (422, json!("TYPE_MISMATCH")));
     assert_eq!(mismatch["errorDetails"], "max-items is a number flag, not boolean");
     let (status, _) = app.evaluate(&format!("{path}/public_status_enabled?type=Boolean"), &context).await;
     assert_eq!(status, 200);
@@ -173,6 +191,18 @@ async fn ofrep_bulk_evaluates_every_flag_with_an_etag_that_changes_with_the_flag
         .expect("sent");
     assert_eq!(changed.status(), 200, "a flag changed");
     let anonymous = app.client.post(&url).json(&json!({})).send().await.expect("sent");
+    // The body is an object with a context object, or the whole request is refused.
+    for body in [Some(json!([])), None, Some(json!({})), Some(json!({"context": 3})), Some(json!({"context": "alice"}))]
+    {
+        let resp = app.call(Method::POST, "/ofrep/v1/evaluate/flags", Some(&app.viewer.token), body.as_ref()).await;
+        assert_eq!(resp.status(), 400, "{body:?}");
+        let answer: Value = resp.json().await.expect("json");
+        assert_eq!(answer["errorCode"], "INVALID_CONTEXT", "{body:?}");
+        assert!(answer["errorDetails"].is_string() && answer.get("key").is_none(), "{answer}");
+    }
+    let garbage = app.client.post(&url).bearer_auth(&app.viewer.token).body("{not json").send().await.expect("sent");
+    assert_eq!(garbage.status(), 400);
+    assert_eq!(garbage.json::<Value>().await.expect("json")["errorCode"], "PARSE_ERROR");
     let (_, no_key) = app.evaluate("/ofrep/v1/evaluate/flags", &json!({"context": {}})).await;
     let rollout = no_key["flags"].as_array().into_iter().flatten().find(|f| f["key"] == "banner-colour").cloned();
     assert_eq!(rollout.map(|f| f["errorCode"].clone()), Some(json!("TARGETING_KEY_MISSING")));

@@ -25,7 +25,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ["users", "incidents", "comms", "csp-ingestor", "flags"]
+# Users last: its fuzzing may revoke the API key the other services exchange for their tokens,
+# after which they rightly answer 503 for anything that needs a peer.
+SERVICES = ["incidents", "comms", "csp-ingestor", "flags", "users"]
 ENV_PREFIX = {"users": "USERS", "incidents": "INCIDENTS", "comms": "COMMS", "csp-ingestor": "CSP", "flags": "FLAGS"}
 
 # Operations that cannot be called without a third party's signature: Slack signs its requests
@@ -153,7 +155,9 @@ def main() -> int:
                 "--max-time", str(args.max_time),
                 "--header", f"Authorization: Bearer {token}",
                 "--request-timeout", "10",
-                "--workers", "2",
+                # One worker: two trip a race in Hypothesis's lambda-source cache (a KeyError
+                # reported as a flaky failure), and the platform shares the same two cores anyway.
+                "--workers", "1",
                 "--no-color",
                 "--report", "junit", "--report-dir", str(work / "reports" / service),
             ]

@@ -43,18 +43,6 @@ fn quote_yaml_11_booleans(yaml: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn yaml_11_booleans_are_quoted_as_keys_and_items_only() {
-        let yaml = "required:\n- id\n- on\nproperties:\n  on:\n    type: boolean\n  off: x\n  description: on and off\n";
-        assert_eq!(
-            super::quote_yaml_11_booleans(yaml),
-            "required:\n- id\n- 'on'\nproperties:\n  'on':\n    type: boolean\n  'off': x\n  description: on and off\n"
-        );
-    }
-}
-
 /// Writes every document into `dir`.
 pub fn write(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
@@ -81,4 +69,17 @@ pub fn check(dir: &Path) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_11_booleans_are_quoted_as_keys_and_items_only() {
+        let yaml =
+            "required:\n- id\n- on\nproperties:\n  on:\n    type: boolean\n  off: x\n  description: on and off\n";
+        assert_eq!(
+            super::quote_yaml_11_booleans(yaml),
+            "required:\n- id\n- 'on'\nproperties:\n  'on':\n    type: boolean\n  'off': x\n  description: on and off\n"
+        );
+    }
 }

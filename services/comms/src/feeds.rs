@@ -49,8 +49,11 @@ fn link(public_url: &str, incident: &KnownIncident) -> String {
     format!("{public_url}/api/v1/public/incidents/{}", incident.id)
 }
 
+/// RFC 2822 has four-digit years only (chrono panics past them); a time outside years 0 to
+/// 9999 reads as the epoch rather than taking the feed down.
 fn rfc2822(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0).unwrap_or_default().to_rfc2822()
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp(ts, 0).filter(|d| (0..=9999).contains(&d.year())).unwrap_or_default().to_rfc2822()
 }
 
 pub fn rss(data: &PublicData, page_name: &str, public_url: &str) -> String {
@@ -108,6 +111,14 @@ pub fn atom(data: &PublicData, page_name: &str, public_url: &str, now: i64) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_past_year_9999_do_not_take_the_feed_down() {
+        assert_eq!(rfc2822(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc2822(i64::MAX), rfc2822(0));
+        assert_eq!(rfc2822(300_000_000_000), rfc2822(0), "year 11476");
+        assert_eq!(rfc2822(-100_000_000_000), rfc2822(0), "before year 0");
+    }
 
     #[test]
     fn escaping_covers_markup_and_forbidden_characters() {

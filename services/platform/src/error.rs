@@ -217,7 +217,9 @@ impl ApiError {
             status: kind.status.as_u16(),
             detail: self.public_detail(),
             errors: match self {
-                Self::Validation(errors) | Self::Unprocessable(errors) | Self::ReferenceNotFound(errors) => errors.clone(),
+                Self::Validation(errors) | Self::Unprocessable(errors) | Self::ReferenceNotFound(errors) => {
+                    errors.clone()
+                }
                 _ => Vec::new(),
             },
             request_id,

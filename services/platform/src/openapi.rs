@@ -8,8 +8,8 @@ use actix_web::dev::{ResourceDef, ServiceRequest};
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa::PartialSchema;
 use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, ObjectBuilder, Schema, SchemaFormat, Type};
-use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr};
 use utoipa_actix_web::AppExt;
 
 use crate::error::ApiError;
@@ -66,13 +66,13 @@ fn patterns_for_text_formats(mut api: OpenApi) -> OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     components.schemas.values_mut().for_each(walk_ref);
     for item in api.paths.paths.values_mut() {
-        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
-            .into_iter()
-            .flatten()
+        for operation in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             for parameter in operation.parameters.iter_mut().flatten() {
                 let RefOr::T(parameter) = parameter else { continue };
-                let if_match = parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case("if-match");
+                let if_match =
+                    parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case("if-match");
                 if if_match {
                     // The If-Match extractor's rule. A header is absent or a string: never null.
                     parameter.schema = Some(RefOr::T(Schema::Object(
@@ -145,16 +145,16 @@ fn declare_common_responses(api: &mut OpenApi) {
     let components = api.components.get_or_insert_with(Default::default);
     for (_, name, description) in COMMON_RESPONSES {
         let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
-        let response = ResponseBuilder::new().description(*description).content(crate::error::PROBLEM_JSON, content).build();
+        let response =
+            ResponseBuilder::new().description(*description).content(crate::error::PROBLEM_JSON, content).build();
         components.responses.insert((*name).to_string(), RefOr::T(response));
     }
     components.schemas.entry("Problem".into()).or_insert_with(crate::error::Problem::schema);
     components.schemas.entry("FieldError".into()).or_insert_with(crate::error::FieldError::schema);
 
     for item in api.paths.paths.values_mut() {
-        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
-            .into_iter()
-            .flatten()
+        for operation in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             let params = operation.parameters.iter().flatten().filter_map(|p| match p {
                 RefOr::T(p) => Some((p.parameter_in.clone(), p.name.to_ascii_lowercase())),
@@ -218,7 +218,9 @@ impl KnownRoutes {
             })
             .collect();
         routes.extend(
-            extra.iter().map(|(path, methods)| ((*path).to_string(), methods.iter().map(|m| (*m).to_string()).collect())),
+            extra
+                .iter()
+                .map(|(path, methods)| ((*path).to_string(), methods.iter().map(|m| (*m).to_string()).collect())),
         );
         let fixed = routes.iter().filter(|(path, _)| !path.contains('{')).cloned().collect();
         Self { routes: routes.into_iter().map(|(path, methods)| (ResourceDef::new(path), methods)).collect(), fixed }

@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
 use actix_web::body::BoxBody;
+use actix_web::dev::Server;
 use actix_web::dev::ServiceRequest;
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};

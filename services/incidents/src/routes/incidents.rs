@@ -279,7 +279,12 @@ pub async fn get_incident(
         match part {
             "timeline" => timeline = true,
             "postmortem" => postmortem = true,
-            other => return Err(ApiError::validation("expand", format!("{other} cannot be expanded: use timeline, postmortem"))),
+            other => {
+                return Err(ApiError::validation(
+                    "expand",
+                    format!("{other} cannot be expanded: use timeline, postmortem"),
+                ));
+            }
         }
     }
     let id = incident_id(&id)?;

@@ -112,7 +112,8 @@ async fn an_incident_is_read_with_its_timeline_and_postmortem_in_one_call() {
         app.get(&format!("{path}?expand=postmortem"), &app.viewer.token).await.json().await.expect("json");
     assert_eq!(expanded["postmortem"]["root_cause"], "logs");
     assert!(expanded.get("timeline").is_none());
-    let timeline: Value = app.get(&format!("{path}?expand=timeline"), &app.viewer.token).await.json().await.expect("json");
+    let timeline: Value =
+        app.get(&format!("{path}?expand=timeline"), &app.viewer.token).await.json().await.expect("json");
     assert_eq!(timeline["postmortem"], "draft");
     assert!(timeline["timeline"].as_array().is_some_and(|t| t.len() >= 2), "{timeline}");
 

@@ -54,7 +54,8 @@ async fn every_invalid_field_is_named() {
     assert!(!refused["detail"].as_str().unwrap_or("").contains("invalid type"), "no parser wording: {refused}");
 
     // Well-formed, but naming nobody, or a start that has not happened yet.
-    let resp = app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "x", "sev": 2, "commander": "nobody"})).await;
+    let resp =
+        app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "x", "sev": 2, "commander": "nobody"})).await;
     assert_eq!(resp.status(), 404);
     assert_eq!(fields(&problem(resp).await), ["commander"]);
     let later = json!({"title": "x", "sev": 2, "started_at": 99999999999i64});

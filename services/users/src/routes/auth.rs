@@ -78,9 +78,7 @@ impl utoipa::PartialSchema for SetPasswordRequest {
                 .property(name, ObjectBuilder::new().schema_type(Type::String))
                 .required(name)
         };
-        let one_of_the_two = AnyOfBuilder::new()
-            .item(present("invite_token"))
-            .item(present("current_password"));
+        let one_of_the_two = AnyOfBuilder::new().item(present("invite_token")).item(present("current_password"));
         AllOfBuilder::new().item(fields).item(one_of_the_two).into()
     }
 }

@@ -210,8 +210,11 @@ pub async fn list_users(
         .map(User::from)
         .collect();
     let total = matching.len();
-    let page: Vec<User> =
-        matching.into_iter().skip(query.offset.map_or(0, |o| o as usize)).take(query.limit.unwrap_or(usize::MAX)).collect();
+    let page: Vec<User> = matching
+        .into_iter()
+        .skip(query.offset.map_or(0, |o| o as usize))
+        .take(query.limit.unwrap_or(usize::MAX))
+        .collect();
     Ok(HttpResponse::Ok().insert_header(("x-total-count", total.to_string())).json(page))
 }
 

@@ -134,10 +134,21 @@ def main() -> int:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     log = open(work / "platform.log", "wb")
-    platform = subprocess.Popen([args.binary, "up", "--data-dir", str(work / "data")], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=ROOT)
+    platform = None
     failed = []
     try:
+        # The platform would start a Redis of its own on that port if this one were not up yet.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("redis-server did not start")
+                time.sleep(0.1)
+        platform = subprocess.Popen([args.binary, "up", "--data-dir", str(work / "data")], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, cwd=ROOT)
         for service, port in ports.items():
             wait_until_ready(f"http://127.0.0.1:{port}/health/ready", platform, 120)
         print("==> validating the OpenAPI documents (served and committed)", flush=True)
@@ -169,11 +180,12 @@ def main() -> int:
             if subprocess.run(command, cwd=work).returncode != 0:
                 failed.append(f"schemathesis found failures in {service}")
     finally:
-        platform.send_signal(signal.SIGTERM)
-        try:
-            platform.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            platform.kill()
+        if platform is not None:
+            platform.send_signal(signal.SIGTERM)
+            try:
+                platform.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                platform.kill()
         redis.terminate()
         redis.wait()
         log.close()

@@ -243,6 +243,10 @@ impl RedisStore {
             let exhausted = page.len() < batch;
             let mut ids: Vec<String> = page.into_iter().map(|(id, _)| id).collect();
             for other in &indexes {
+                // ZMSCORE refuses an empty member list: once a filter leaves nothing, stop asking.
+                if ids.is_empty() {
+                    break;
+                }
                 let scores: Vec<Option<f64>> =
                     redis::cmd("ZMSCORE").arg(other).arg(&ids).query_async(&mut self.conn()).await?;
                 ids = ids.into_iter().zip(scores).filter_map(|(id, s)| s.map(|_| id)).collect();
@@ -254,7 +258,11 @@ impl RedisStore {
             if !ids.is_empty() {
                 let keys: Vec<String> =
                     ids.iter().filter_map(|i| IncidentId::parse(i).ok()).map(|i| self.keys.incident(&i)).collect();
-                let raws: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
+                let raws: Vec<Option<String>> = if keys.is_empty() {
+                    Vec::new()
+                } else {
+                    redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?
+                };
                 for raw in raws.into_iter().flatten() {
                     let incident: Incident = serde_json::from_str(&raw)?;
                     let matches_q = filter.q.as_deref().is_none_or(|q| {

@@ -83,8 +83,8 @@ pub enum ApiError {
     /// schema; no schema can state these rules.
     #[error("unprocessable")]
     Unprocessable(Vec<FieldError>),
-    /// A field names something that does not exist (a user id, a provider): 404, the field
-    /// named, so a client can tell it from the resource of the path being missing.
+    /// A field names something that does not exist (a user id, a provider): 422 with the field
+    /// named. Not 404, which would say the resource of the path is missing.
     #[error("reference not found")]
     ReferenceNotFound(Vec<FieldError>),
     #[error("forbidden: {0}")]
@@ -162,9 +162,11 @@ impl ApiError {
             Self::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Your request cannot be carried out as it stands")
             }
-            Self::ReferenceNotFound(_) => {
-                (StatusCode::NOT_FOUND, "reference-not-found", "Something your request refers to does not exist")
-            }
+            Self::ReferenceNotFound(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reference-not-found",
+                "Something your request refers to does not exist",
+            ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "You are not allowed to do this"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed { .. } => {

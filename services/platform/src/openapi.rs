@@ -131,7 +131,7 @@ fn walk(schema: &mut Schema) {
 const COMMON_RESPONSES: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "The request has invalid fields (each named in `errors`) or cannot be read"),
     ("401", "Unauthorized", "No valid credentials: a missing, expired, revoked or malformed token"),
-    ("404", "NotFound", "Nothing with that id, or a field names something that does not exist"),
+    ("404", "NotFound", "Nothing with that id"),
     ("412", "PreconditionFailed", "The resource changed since the If-Match version"),
     ("413", "PayloadTooLarge", "The body is larger than the service accepts"),
     ("415", "UnsupportedMediaType", "The body is not sent as JSON"),

@@ -185,7 +185,7 @@ pub async fn list_links(Admin(_caller): Admin, state: web::Data<AppState>) -> Re
     responses(
         (status = 200, description = "Linked", body = SlackLink),
         (status = 400, description = "Invalid id or email", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No active PolyStatus user has this email (`email` named)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No active PolyStatus user has this email (`email` named)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the admin role", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The users service cannot be reached", body = Problem, content_type = "application/problem+json"),

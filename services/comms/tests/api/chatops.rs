@@ -368,7 +368,7 @@ async fn slack_settings_and_links_are_for_admins_and_checked() {
             Some(&json!({"email": "ghost@example.com"})),
         )
         .await;
-    assert_eq!(nobody.status(), 404, "the user the email names does not exist");
+    assert_eq!(nobody.status(), 422, "the user the email names does not exist");
     assert_eq!(fields(&problem(nobody).await), ["email"]);
     let bad_id = app
         .call(Method::PUT, &format!("{links}/bob"), Some(&app.users.admin_token), Some(&json!({"email": "x"})))

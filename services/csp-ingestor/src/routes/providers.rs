@@ -236,9 +236,8 @@ fn view(p: &Provider, state: crate::domain::PollState, status: StatusCode) -> Ht
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`depends_on` names a provider not watched (or this one), named in `errors`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A provider of that name exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`feed_url` or `type` left out for a name not in the catalogue, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`feed_url` or `type` left out for a name not in the catalogue, or `depends_on` naming a provider not watched (or this one); each named in `errors`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

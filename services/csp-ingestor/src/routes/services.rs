@@ -60,7 +60,7 @@ fn service_name(raw: &str) -> Result<String, ApiError> {
         (status = 200, description = "Declared", body = InternalService),
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "A provider named is not watched, each named in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A provider named is not watched, each named in `errors`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

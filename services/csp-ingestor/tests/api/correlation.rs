@@ -113,7 +113,7 @@ async fn events_are_linked_across_providers_with_confidence_and_evidence() {
             Some(&json!({"depends_on": [{"provider": "cloudflare"}, {"provider": "nobody"}]})),
         )
         .await;
-    assert_eq!(unknown.status(), 404, "a provider not watched is not a malformed field");
+    assert_eq!(unknown.status(), 422, "a provider not watched is not a malformed field");
     assert_eq!(platform::testing::fields(&platform::testing::problem(unknown).await), ["depends_on[1].provider"]);
     let declared = app
         .call(

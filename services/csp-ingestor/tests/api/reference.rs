@@ -23,14 +23,14 @@ async fn providers_are_registered_as_the_reference_says_and_bad_fields_are_named
     let missing = app.post("/api/v1/csp/providers", &json!({"name": "acme"})).await;
     assert_eq!(missing.status(), 422);
     assert_eq!(fields(&problem(missing).await), ["feed_url", "type"]);
-    // A provider it runs on that is not watched: 404 naming the field.
+    // A provider it runs on that is not watched: 422 naming the field.
     let unknown = app
         .post(
             "/api/v1/csp/providers",
             &json!({"name": "acme", "feed_url": app.replay.url("/x"), "type": "rss", "depends_on": ["nobody"]}),
         )
         .await;
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.status(), 422);
     let unknown = problem(unknown).await;
     assert_eq!(fields(&unknown), ["depends_on"]);
     assert_eq!(unknown["type"], "urn:polystatus:problem:reference-not-found");

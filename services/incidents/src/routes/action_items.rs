@@ -103,6 +103,7 @@ pub async fn list_action_items(
         (status = 201, description = "Added", body = ActionItem),
         (status = 400, description = "Invalid fields (an unknown owner too), each named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No user has the `owner` id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -153,6 +154,7 @@ pub async fn create_action_item(
         (status = 200, description = "Changed", body = ActionItem),
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such incident or item", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No user has the `owner` id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -88,8 +88,7 @@ const MAX_SUMMARY: usize = 10_000;
         (status = 400, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No user with the `commander` id", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`started_at` is in the future", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`started_at` is in the future, or no user has the `commander` id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

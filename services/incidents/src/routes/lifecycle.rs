@@ -62,9 +62,9 @@ pub struct LinkProviderEvent {
     request_body = AssignRequest,
     responses(
         (status = 200, description = "Assigned", body = IncidentView),
-        (status = 400, description = "Invalid body: `commander` missing or not a string", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`commander` missing, not a string, or naming no user (the reference contract's answer)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the sre role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such incident, or no user with the `commander` id (the problem names the field)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -85,7 +85,8 @@ pub async fn assign_incident(
     if let Some(c) = &commander
         && !state.users.exists(&caller, c).await?
     {
-        return Err(ApiError::reference_not_found("commander", format!("no user {c}")));
+        // The reference contract answers 400 here.
+        return Err(ApiError::validation("commander", format!("no user {c}")));
     }
     let (incident, _) = modify(&state, &id, &caller, if_match.0, |incident| {
         if incident.commander == commander {

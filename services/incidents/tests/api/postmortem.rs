@@ -68,7 +68,7 @@ async fn action_items_are_tracked_with_owners_due_dates_and_done() {
     let bad = app.post(&base, &app.sre.token, &json!({"title": "", "owner": "ghost", "due_date": "2026-02-30"})).await;
     assert_eq!(fields(&problem(bad).await), ["due_date", "title"]);
     let nobody = app.post(&base, &app.sre.token, &json!({"title": "t", "owner": "ghost"})).await;
-    assert_eq!(nobody.status(), 404);
+    assert_eq!(nobody.status(), 422);
     assert_eq!(fields(&problem(nobody).await), ["owner"]);
 
     let item_path = format!("{base}/AI-1");

@@ -56,7 +56,7 @@ async fn every_invalid_field_is_named() {
     // Well-formed, but naming nobody, or a start that has not happened yet.
     let resp =
         app.post("/api/v1/incidents", &app.sre.token, &json!({"title": "x", "sev": 2, "commander": "nobody"})).await;
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 422);
     assert_eq!(fields(&problem(resp).await), ["commander"]);
     let later = json!({"title": "x", "sev": 2, "started_at": 99999999999i64});
     let resp = app.post("/api/v1/incidents", &app.sre.token, &later).await;
@@ -174,7 +174,7 @@ async fn assign_checks_the_user_exists() {
     let i: Value = resp.json().await.expect("json");
     assert_eq!(i["commander"], app.viewer.id.as_str());
     let unknown = app.post(&path, &app.sre.token, &json!({"commander": "f6c74e13-8b4a-4b63-bf58-1c59a0c21840"})).await;
-    assert_eq!(unknown.status(), 404, "a user that does not exist is not found, and named");
+    assert_eq!(unknown.status(), 400, "the reference contract's answer for a user that does not exist");
     assert_eq!(fields(&problem(unknown).await), ["commander"]);
     for body in [json!({}), json!({"comander": app.sre.id})] {
         let refused = app.post(&path, &app.sre.token, &body).await;

@@ -296,3 +296,17 @@ async fn a_commander_cannot_be_checked_while_the_users_service_is_down_so_the_an
         app.get(&format!("/api/v1/incidents/{id}"), &app.sre.token).await.json().await.expect("json");
     assert_eq!(unchanged["commander"], Value::Null, "nothing was written");
 }
+
+#[tokio::test]
+async fn filters_that_leave_nothing_answer_an_empty_page() {
+    let app = spawn_app().await;
+    let sre = app.sre.id.clone();
+    app.declare(&json!({"title": "Checkout down", "sev": 1, "services": ["checkout"], "commander": sre})).await;
+    app.declare(&json!({"title": "Search slow", "sev": 3, "services": ["search"], "commander": sre})).await;
+    app.declare(&json!({"title": "Search down", "sev": 3, "services": ["search"], "commander": sre})).await;
+    // The sev 1 index is the smallest and walked first; service leaves nothing of it, and the
+    // commander index must not then be asked about no incidents at all.
+    let resp = app.get(&format!("/api/v1/incidents?sev=1&service=search&commander={sre}"), &app.viewer.token).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Vec<Value>>().await.expect("json").len(), 0);
+}

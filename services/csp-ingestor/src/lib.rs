@@ -12,7 +12,6 @@ pub mod fetch;
 pub mod incidents_client;
 pub mod ingest;
 pub mod keys;
-pub mod objects;
 pub mod poller;
 pub mod routes;
 pub mod settings;

@@ -36,13 +36,13 @@ pub struct ConditionInput {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RuleInput {
-    #[serde(rename = "if", deserialize_with = "crate::objects::object")]
+    #[serde(rename = "if", deserialize_with = "platform::objects::object")]
     pub condition: ConditionInput,
     /// One of the flag's variations (else 422).
     #[schema(example = "on")]
     pub variation: Option<String>,
     /// 1 to 100 slices over the flag's variations, weighing 1 to 1,000,000 in all (else 422).
-    #[serde(default, deserialize_with = "crate::objects::optional_objects")]
+    #[serde(default, deserialize_with = "platform::objects::optional_objects")]
     #[schema(min_items = 1, max_items = 100)]
     pub rollout: Option<Vec<Weighted>>,
 }
@@ -77,13 +77,13 @@ pub struct FlagDefinition {
     pub values: Option<BTreeMap<String, Value>>,
     /// One of the variations.
     pub off_variation: Option<String>,
-    #[serde(default, deserialize_with = "crate::objects::optional_object")]
+    #[serde(default, deserialize_with = "platform::objects::optional_object")]
     pub fallthrough: Option<Serve>,
     /// At most 100, tried in order.
-    #[serde(default, deserialize_with = "crate::objects::optional_objects")]
+    #[serde(default, deserialize_with = "platform::objects::optional_objects")]
     #[schema(max_items = 100)]
     pub rules: Option<Vec<RuleInput>>,
-    #[serde(default, deserialize_with = "crate::objects::optional_object")]
+    #[serde(default, deserialize_with = "platform::objects::optional_object")]
     pub targets: Option<TargetsInput>,
     /// At most 2000 characters (trimmed).
     #[schema(max_length = 2000)]

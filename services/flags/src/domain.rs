@@ -70,7 +70,11 @@ pub struct Serve {
     pub variation: Option<String>,
     /// Split by flagd's `fractional` bucketing on flag key + user, sticky per user: 1 to 100
     /// slices over the flag's variations, weighing 1 to 1,000,000 in all.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::objects::optional_objects")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "platform::objects::optional_objects"
+    )]
     #[schema(min_items = 1, max_items = 100)]
     pub rollout: Option<Vec<Weighted>>,
 }

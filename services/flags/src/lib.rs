@@ -8,7 +8,6 @@ pub mod definition;
 pub mod domain;
 pub mod evaluate;
 pub mod keys;
-pub mod objects;
 pub mod routes;
 pub mod settings;
 pub mod startup;

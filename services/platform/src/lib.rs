@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod http_client;
 pub mod metrics;
+pub mod objects;
 pub mod openapi;
 pub mod outbox;
 pub mod redis;

@@ -94,7 +94,7 @@ pub struct ProviderCreate {
     #[schema(schema_with = schemas::optional_short_list)]
     pub depends_on: Option<Vec<String>>,
     /// For `type: http`.
-    #[serde(default, deserialize_with = "crate::objects::optional_object")]
+    #[serde(default, deserialize_with = "platform::objects::optional_object")]
     pub probe: Option<ProbeInput>,
 }
 
@@ -122,7 +122,7 @@ pub struct ProviderEdit {
     /// (else 422).
     #[schema(schema_with = schemas::optional_short_list)]
     pub depends_on: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "crate::objects::optional_object")]
+    #[serde(default, deserialize_with = "platform::objects::optional_object")]
     pub probe: Option<ProbeInput>,
 }
 

@@ -17,7 +17,7 @@ use crate::routes::{AppState, finish, schemas};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ServiceDependencies {
     /// The providers (and optionally their components) the service runs on, at most 50.
-    #[serde(deserialize_with = "crate::objects::objects")]
+    #[serde(deserialize_with = "platform::objects::objects")]
     #[schema(max_items = 50)]
     pub depends_on: Vec<DependencyInput>,
 }

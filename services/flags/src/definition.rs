@@ -11,9 +11,7 @@ use platform::{ApiError, FieldError, Fields};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type,
-};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
 use utoipa::openapi::{Array, Object, Schema};
 
 use crate::domain::{Condition, Flag, Kind, OPS, Op, Rule, Serve, Targets, Weighted, boolean_name, check_id};
@@ -98,12 +96,7 @@ fn nullable(kind: Type) -> SchemaType {
 }
 
 fn line(max_length: usize) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::Custom("line".into())))
-        .min_length(Some(1))
-        .max_length(Some(max_length))
-        .build()
+    platform::openapi::text_schema("line", 1, max_length)
 }
 
 fn variation_names() -> Array {

@@ -57,6 +57,17 @@ pub const TEXT_FORMATS: &[(&str, &str)] = &[
     ("text-or-empty", r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"),
 ];
 
+/// A string schema in one of [`TEXT_FORMATS`], for schemas built by hand: `text_schema("line",
+/// 1, 100)` is what `#[schema(format = "line", min_length = 1, max_length = 100)]` derives.
+pub fn text_schema(format: &str, min_length: usize, max_length: usize) -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom(format.to_string())))
+        .min_length(Some(min_length))
+        .max_length(Some(max_length))
+        .build()
+}
+
 /// What [`crate::extract::IfMatch`] accepts: `*`, or an ETag this API gave (`"7"`, `W/"7"`).
 pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"?[0-9]{1,19}"?)\s*$"#;
 

@@ -2,7 +2,7 @@
 //! items are checked one by one. Each says what the checks in `domain` accept, no more, no less.
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Array, Object, RefOr, Required, Schema};
 
 /// What `str::trim` removes (Unicode White_Space), as a regex class.
@@ -47,12 +47,7 @@ pub fn feed_url() -> Object {
 
 /// One short free-text name: a line of 1 to 100 characters.
 fn line(max_length: usize) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::Custom("line".into())))
-        .min_length(Some(1))
-        .max_length(Some(max_length))
-        .build()
+    platform::openapi::text_schema("line", 1, max_length)
 }
 
 fn lines(nullable: bool) -> Array {

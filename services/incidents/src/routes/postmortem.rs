@@ -41,13 +41,7 @@ pub struct ActionItemTitle;
 
 impl utoipa::PartialSchema for ActionItemTitle {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::Custom("text".into())))
-            .min_length(Some(1))
-            .max_length(Some(500))
-            .into()
+        platform::openapi::text_schema("text", 1, 500).into()
     }
 }
 
